@@ -1,0 +1,1 @@
+"""The native REST API (``/v1``), health, and the app factory."""

@@ -1,0 +1,98 @@
+"""The ASGI application factory: native API at ``/v1``, ``/health`` and ``/openapi.json``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from threadline._version import __version__
+from threadline.api import participants, projects, steps, threads
+from threadline.api.auth import KeyChecker
+from threadline.api.errors import error_body
+from threadline.api.responses import json_response
+from threadline.api.routing import Endpoint, make_route, openapi
+from threadline.core.service import Service
+from threadline.settings import Settings
+from threadline.storage.database import Database
+
+log = logging.getLogger("threadline")
+
+ROUTERS = (threads.router, steps.router, participants.router, projects.router)
+
+
+def endpoints() -> list[Endpoint]:
+    return [ep for router in ROUTERS for ep in router.endpoints]
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    """Build the app. With ``db`` given the caller owns it; otherwise it is opened at start-up."""
+    settings = settings or Settings.load()
+    owns_db = db is None
+    spec = openapi(endpoints(), title="Threadline", version=__version__)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = db or Database.create(
+            settings.resolved_database_url,
+            readers=settings.db_readers,
+            pool_size=settings.db_pool_size,
+        )
+        await database.run_migrations()
+        service = Service(database)
+        await service.bootstrap(settings.bootstrap_api_key)
+        app.state.db = database
+        app.state.service = service
+        app.state.auth = KeyChecker(service, settings.key_cache_seconds)
+        try:
+            yield
+        finally:
+            if owns_db:
+                await database.close()
+
+    async def health(request: Request) -> Response:
+        database: Database = request.app.state.db
+        ok = await database.ping()
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "database": database.dialect,
+            "version": __version__,
+        }
+        return json_response(body, status=200 if ok else 503)
+
+    async def openapi_json(request: Request) -> Response:
+        return json_response(spec)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = {
+            404: f"no such endpoint: {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }.get(exc.status_code, str(exc.detail))
+        return json_response(error_body(kind, message), status=exc.status_code)
+
+    routes: list[Any] = [
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        *(make_route(ep) for ep in endpoints()),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory for ``--workers N``: settings come from ``THREADLINE_*`` variables."""
+    return create_app(Settings.load())

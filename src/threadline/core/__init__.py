@@ -1,0 +1,1 @@
+"""Domain rules shared by every surface: ids, time, errors and the filter engine. No HTTP, no SQL I/O."""

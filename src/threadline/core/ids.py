@@ -1,0 +1,25 @@
+"""Identifier generation: UUIDv7 (time-ordered) for rows whose id the client did not choose."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+
+
+def uuid7() -> str:
+    """A random RFC 9562 version 7 UUID as a string; ids made later sort later."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def api_key_secret() -> str:
+    """A new API key: a recognisable prefix and 32 random bytes, url-safe."""
+    return "tl_" + secrets.token_urlsafe(32)

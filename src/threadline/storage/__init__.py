@@ -1,0 +1,1 @@
+"""Persistence: one SQL layer (SQLAlchemy Core) for SQLite and PostgreSQL, plus migrations."""

@@ -1,0 +1,159 @@
+"""Cursor (``first/after/before``) and offset (``limit/offset``) pagination over any select."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import ColumnElement
+
+from threadline.core.errors import InvalidInput
+from threadline.core.timeutil import isoformat, parse_timestamp
+
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int | None = None
+    after: str | None = None
+    before: str | None = None
+    limit: int | None = None
+    offset: int | None = None
+    descending: bool = True
+    include_total: bool = True
+
+    @property
+    def size(self) -> int:
+        return self.first or self.limit or DEFAULT_PAGE_SIZE
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = orjson.loads(raw)
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise InvalidInput(f"{field}: not a cursor returned by this server", field=field) from None
+    if not isinstance(payload, dict):
+        raise InvalidInput(f"{field}: not a cursor returned by this server", field=field)
+    return payload
+
+
+@dataclass
+class PageResult:
+    rows: list[Row[Any]]
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+    total_count: int | None
+
+    def page_info(self) -> dict[str, Any]:
+        return {
+            "has_next_page": self.has_next_page,
+            "has_previous_page": self.has_previous_page,
+            "start_cursor": self.start_cursor,
+            "end_cursor": self.end_cursor,
+        }
+
+
+def paginate(
+    conn: Connection,
+    query: sa.Select[Any],
+    *,
+    order_col: ColumnElement[Any],
+    id_col: ColumnElement[Any],
+    request: PageRequest,
+    count_query: sa.Select[Any] | None,
+    keyset: bool = True,
+    sort_value: Callable[[Row[Any]], Any] | None = None,
+) -> PageResult:
+    """Run one page of ``query`` ordered by ``(order_col, id_col)``.
+
+    With ``keyset`` the cursor holds the last row's sort key (stable under inserts, uses the
+    index); otherwise (sorting by a computed value) it holds an offset.
+    """
+    size = request.size
+    desc = request.descending
+    backwards = request.before is not None and request.after is None
+    cursor_text = request.before if backwards else request.after
+    offset = request.offset or 0
+    q = query
+    if cursor_text is not None:
+        field = "before" if backwards else "after"
+        payload = decode_cursor(cursor_text, field)
+        if keyset and "k" in payload:
+            value, last_id = _cursor_key(payload["k"], field)
+            key = sa.tuple_(order_col, id_col)
+            bound = sa.tuple_(sa.literal(value, order_col.type), sa.literal(last_id))
+            q = q.where(key > bound if desc == backwards else key < bound)
+        elif "o" in payload and isinstance(payload["o"], int) and payload["o"] >= 0:
+            offset = max(payload["o"] - size, 0) if backwards else payload["o"]
+            backwards = False
+        else:
+            raise InvalidInput(f"{field}: not a cursor returned by this server", field=field)
+    ascending = desc == backwards
+    q = q.order_by(
+        order_col.asc() if ascending else order_col.desc(),
+        id_col.asc() if ascending else id_col.desc(),
+    )
+    q = q.limit(size + 1)
+    if offset:
+        q = q.offset(offset)
+    rows = list(conn.execute(q).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    def cursor_for(row: Row[Any], position: int) -> str:
+        if keyset:
+            value = sort_value(row) if sort_value else row._mapping[order_col.key]  # type: ignore[attr-defined]
+            if isinstance(value, datetime):
+                value = isoformat(value)
+            return encode_cursor({"k": [value, row._mapping[id_col.key]]})  # type: ignore[attr-defined]
+        return encode_cursor({"o": offset + position})
+
+    total = None
+    if request.include_total and count_query is not None:
+        total = int(conn.execute(count_query).scalar_one())
+    return PageResult(
+        rows=rows,
+        has_next_page=True if backwards else more,
+        has_previous_page=(more if backwards else (cursor_text is not None or offset > 0)),
+        start_cursor=cursor_for(rows[0], 0) if rows else None,
+        end_cursor=cursor_for(rows[-1], len(rows)) if rows else None,
+        total_count=total,
+    )
+
+
+def _cursor_key(key: Any, field: str) -> tuple[Any, str]:
+    if not (isinstance(key, list) and len(key) == 2 and isinstance(key[1], str)):
+        raise InvalidInput(f"{field}: not a cursor returned by this server", field=field)
+    value = key[0]
+    if isinstance(value, str):
+        try:
+            value = parse_timestamp(value, field=field)
+        except InvalidInput:
+            pass
+    return value, key[1]
+
+
+def count_of(query: sa.Select[Any]) -> sa.Select[Any]:
+    """``SELECT count(*)`` over the rows of ``query``."""
+    return sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+
+
+def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,230 @@
+"""Steps: runs, tool and LLM calls, and chat messages (the message step types), one table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from threadline.core.errors import Conflict, NotFound
+from threadline.core.filters import Condition
+from threadline.core.ids import uuid7
+from threadline.core.timeutil import utcnow
+from threadline.storage.dialect import upsert
+from threadline.storage.filtering import compile_conditions
+from threadline.storage.pagination import PageRequest, chunks, count_of, paginate
+from threadline.storage.schema import steps, threads
+
+FIELDS = (
+    "thread_id",
+    "parent_id",
+    "root_run_id",
+    "type",
+    "name",
+    "input",
+    "output",
+    "metadata",
+    "tags",
+    "start_time",
+    "end_time",
+    "error",
+    "environment",
+    "generation",
+)
+_COLUMNS = (steps.c.id, steps.c.created_at, *(steps.c[f] for f in FIELDS))
+_SELECT = sa.select(*_COLUMNS)
+_ORDER = (
+    sa.func.coalesce(steps.c.start_time, steps.c.created_at),
+    steps.c.created_at,
+    steps.c.id,
+)
+
+
+def to_wire(row: Row[Any]) -> dict[str, Any]:
+    m = row._mapping
+    out = {"id": m["id"], "created_at": m["created_at"]}
+    for f in FIELDS:
+        out[f] = m[f]
+    out["metadata"] = out["metadata"] or {}
+    out["tags"] = out["tags"] or []
+    return out
+
+
+def _where_id(project_id: str, step_id: str) -> Any:
+    return sa.and_(steps.c.project_id == project_id, steps.c.id == step_id)
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Column values from validated request data (only the keys present)."""
+    values = {k: data[k] for k in FIELDS if k in data}
+    if "metadata" in values:
+        values["metadata"] = values["metadata"] or {}
+    if "tags" in values:
+        values["tags"] = values["tags"] or []
+    if values.get("type") is None and "type" in values:
+        values["type"] = "undefined"
+    return values
+
+
+def ensure_threads(
+    conn: Connection, project_id: str, wanted: dict[str, str | None]
+) -> int:
+    """Create the threads in ``wanted`` (id -> environment) that don't exist; returns how many."""
+    if not wanted:
+        return 0
+    missing = dict(wanted)
+    for part in chunks(sorted(wanted), 500):
+        found = conn.execute(
+            sa.select(threads.c.id).where(threads.c.project_id == project_id, threads.c.id.in_(part))
+        ).scalars()
+        for thread_id in found:
+            missing.pop(thread_id, None)
+    if not missing:
+        return 0
+    now = utcnow()
+    conn.execute(
+        threads.insert(),
+        [
+            {
+                "project_id": project_id,
+                "id": thread_id,
+                "name": None,
+                "metadata": {},
+                "tags": [],
+                "participant_id": None,
+                "environment": env,
+                "status": "idle",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for thread_id, env in sorted(missing.items())
+        ],
+    )
+    return len(missing)
+
+
+def _touch_threads(conn: Connection, project_id: str, thread_ids: Iterable[str]) -> None:
+    ids = sorted({t for t in thread_ids if t})
+    now = utcnow()
+    for part in chunks(ids, 500):
+        conn.execute(
+            threads.update()
+            .where(threads.c.project_id == project_id, threads.c.id.in_(part))
+            .values(updated_at=now)
+        )
+
+
+def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    step_id = data.get("id") or uuid7()
+    if data.get("id") and conn.execute(
+        sa.select(steps.c.id).where(_where_id(project_id, step_id))
+    ).first():
+        raise Conflict(f"step {step_id!r} exists", field="id")
+    values = _normalise(data)
+    values.setdefault("type", "undefined")
+    values.setdefault("metadata", {})
+    values.setdefault("tags", [])
+    if values.get("thread_id"):
+        ensure_threads(conn, project_id, {values["thread_id"]: values.get("environment")})
+        _touch_threads(conn, project_id, [values["thread_id"]])
+    conn.execute(
+        steps.insert(),
+        {"project_id": project_id, "id": step_id, "created_at": utcnow(), **values},
+    )
+    return get(conn, project_id, step_id)
+
+
+def get(conn: Connection, project_id: str, step_id: str) -> dict[str, Any]:
+    row = conn.execute(_SELECT.where(_where_id(project_id, step_id))).first()
+    if row is None:
+        raise NotFound(f"step {step_id!r} not found")
+    return to_wire(row)
+
+
+def update(
+    conn: Connection, project_id: str, step_id: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    if conn.execute(sa.select(steps.c.id).where(_where_id(project_id, step_id))).first() is None:
+        raise NotFound(f"step {step_id!r} not found")
+    values = _normalise(changes)
+    if values.get("thread_id"):
+        ensure_threads(conn, project_id, {values["thread_id"]: values.get("environment")})
+        _touch_threads(conn, project_id, [values["thread_id"]])
+    if values:
+        conn.execute(steps.update().where(_where_id(project_id, step_id)).values(**values))
+    return get(conn, project_id, step_id)
+
+
+def delete(conn: Connection, project_id: str, step_id: str) -> None:
+    result = conn.execute(steps.delete().where(_where_id(project_id, step_id)))
+    if result.rowcount == 0:
+        raise NotFound(f"step {step_id!r} not found")
+
+
+def upsert_batch(
+    conn: Connection, project_id: str, items: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """Upsert many steps at once; fields present in an item replace stored ones.
+
+    Sending the same batch twice leaves the same rows. Threads named by the steps are created
+    when missing; parents need not exist (children may arrive first).
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for item in items:
+        merged.setdefault(item["id"], {}).update(item)
+    wanted = {
+        v["thread_id"]: v.get("environment") for v in merged.values() if v.get("thread_id")
+    }
+    created = ensure_threads(conn, project_id, wanted)
+    now = utcnow()
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for step_id in sorted(merged):
+        values = _normalise(merged[step_id])
+        groups.setdefault(tuple(sorted(values)), []).append(
+            {"project_id": project_id, "id": step_id, "created_at": now, **values}
+        )
+    defaults = {"type": "undefined", "metadata": {}, "tags": []}
+    for present, rows in groups.items():
+        for row in rows:
+            for key, value in defaults.items():
+                row.setdefault(key, value)
+        stmt = upsert(steps, conn.dialect.name, ("project_id", "id"), present)
+        conn.execute(stmt, rows)
+    _touch_threads(conn, project_id, wanted)
+    return {"count": len(merged), "ids": list(merged), "threads_created": created}
+
+
+def for_threads(
+    conn: Connection, project_id: str, thread_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Steps of each thread, in order (start time, then creation)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for part in chunks(list(thread_ids), 500):
+        query = _SELECT.where(steps.c.project_id == project_id, steps.c.thread_id.in_(part))
+        for row in conn.execute(query.order_by(*_ORDER)):
+            out.setdefault(row._mapping["thread_id"], []).append(to_wire(row))
+    return out
+
+
+def search(
+    conn: Connection, project_id: str, conditions: Sequence[Condition], page: PageRequest
+) -> dict[str, Any]:
+    where = [
+        steps.c.project_id == project_id,
+        *compile_conditions("steps", conditions, conn.dialect.name),
+    ]
+    result = paginate(
+        conn,
+        _SELECT.where(*where),
+        order_col=steps.c.created_at,
+        id_col=steps.c.id,
+        request=page,
+        count_query=count_of(sa.select(steps.c.id).where(*where)),
+    )
+    return {
+        "data": [to_wire(row) for row in result.rows],
+        "page_info": result.page_info(),
+        "total_count": result.total_count,
+    }

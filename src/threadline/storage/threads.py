@@ -1,0 +1,282 @@
+"""Threads: create, read (with ordered steps), update, upsert, delete, search, count, export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from threadline.core.errors import Conflict, InvalidInput, NotFound
+from threadline.core.filters import Condition
+from threadline.core.ids import uuid7
+from threadline.core.timeutil import utcnow
+from threadline.storage import participants as participant_store
+from threadline.storage import steps as step_store
+from threadline.storage.filtering import compile_conditions
+from threadline.storage.metadata_index import row_terms
+from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.schema import participants, thread_metadata_terms, threads
+
+ORDERABLE = {"createdAt": "created_at", "created_at": "created_at", "updatedAt": "updated_at",
+             "updated_at": "updated_at"}
+
+_JOIN = threads.outerjoin(
+    participants,
+    sa.and_(
+        participants.c.project_id == threads.c.project_id,
+        participants.c.id == threads.c.participant_id,
+    ),
+)
+_SELECT = sa.select(
+    threads.c.id,
+    threads.c.name,
+    threads.c.metadata,
+    threads.c.tags,
+    threads.c.participant_id,
+    threads.c.environment,
+    threads.c.status,
+    threads.c.created_at,
+    threads.c.updated_at,
+    participants.c.identifier.label("participant_identifier"),
+    participants.c.metadata.label("participant_metadata"),
+).select_from(_JOIN)
+
+
+def to_wire(row: Row[Any]) -> dict[str, Any]:
+    m = row._mapping
+    participant = None
+    if m["participant_id"] is not None and m["participant_identifier"] is not None:
+        participant = {
+            "id": m["participant_id"],
+            "identifier": m["participant_identifier"],
+            "metadata": m["participant_metadata"] or {},
+        }
+    return {
+        "id": m["id"],
+        "name": m["name"],
+        "metadata": m["metadata"] or {},
+        "tags": m["tags"] or [],
+        "participant_id": m["participant_id"],
+        "participant": participant,
+        "environment": m["environment"],
+        "status": m["status"],
+        "created_at": m["created_at"],
+        "updated_at": m["updated_at"],
+    }
+
+
+def _where_id(project_id: str, thread_id: str) -> Any:
+    return sa.and_(threads.c.project_id == project_id, threads.c.id == thread_id)
+
+
+def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
+    query = sa.select(threads.c.id).where(_where_id(project_id, thread_id))
+    return conn.execute(query).first() is not None
+
+
+def _index_metadata(conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any],
+                    *, replace: bool) -> None:
+    """Keep SQLite's metadata term index in step (PostgreSQL uses its GIN index)."""
+    if conn.dialect.name != "sqlite":
+        return
+    if replace:
+        conn.execute(
+            thread_metadata_terms.delete().where(
+                thread_metadata_terms.c.project_id == project_id,
+                thread_metadata_terms.c.thread_id == thread_id,
+            )
+        )
+    terms = row_terms(meta)
+    if terms:
+        conn.execute(
+            thread_metadata_terms.insert(),
+            [{"project_id": project_id, "term": t, "thread_id": thread_id} for t in terms],
+        )
+
+
+def _resolve_participant(conn: Connection, project_id: str, data: dict[str, Any]) -> Any:
+    """The participant id named by ``participant_id`` or ``participant_identifier``."""
+    if data.get("participant_identifier"):
+        return participant_store.ensure(conn, project_id, data["participant_identifier"])
+    pid = data.get("participant_id")
+    if pid is not None and not participant_store.exists(conn, project_id, pid):
+        raise InvalidInput(f"participant {pid!r} does not exist", field="participant_id")
+    return pid
+
+
+def insert_row(conn: Connection, project_id: str, data: dict[str, Any]) -> str:
+    """Insert a thread row from already validated data; returns its id."""
+    now = data.get("created_at") or utcnow()
+    thread_id = data.get("id") or uuid7()
+    meta = data.get("metadata") or {}
+    conn.execute(
+        threads.insert(),
+        {
+            "project_id": project_id,
+            "id": thread_id,
+            "name": data.get("name"),
+            "metadata": meta,
+            "tags": data.get("tags") or [],
+            "participant_id": _resolve_participant(conn, project_id, data),
+            "environment": data.get("environment"),
+            "status": data.get("status") or "idle",
+            "created_at": now,
+            "updated_at": data.get("updated_at") or now,
+        },
+    )
+    _index_metadata(conn, project_id, thread_id, meta, replace=False)
+    return thread_id
+
+
+def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    if data.get("id") and exists(conn, project_id, data["id"]):
+        raise Conflict(f"thread {data['id']!r} exists", field="id")
+    thread_id = insert_row(conn, project_id, data)
+    return get(conn, project_id, thread_id, include_steps=False)
+
+
+def get(
+    conn: Connection, project_id: str, thread_id: str, *, include_steps: bool = True
+) -> dict[str, Any]:
+    row = conn.execute(_SELECT.where(_where_id(project_id, thread_id))).first()
+    if row is None:
+        raise NotFound(f"thread {thread_id!r} not found")
+    thread = to_wire(row)
+    if include_steps:
+        thread["steps"] = step_store.for_threads(conn, project_id, [thread_id]).get(thread_id, [])
+    return thread
+
+
+_UPDATABLE = ("name", "metadata", "tags", "environment", "status")
+
+
+def update(
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    changes: dict[str, Any],
+    *,
+    merge_metadata: bool = False,
+) -> dict[str, Any]:
+    """Apply the fields present in ``changes``; ``merge_metadata`` merges shallowly instead."""
+    row = conn.execute(
+        sa.select(threads.c.metadata).where(_where_id(project_id, thread_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"thread {thread_id!r} not found")
+    values: dict[str, Any] = {k: changes[k] for k in _UPDATABLE if k in changes}
+    if "metadata" in values:
+        meta = values["metadata"] or {}
+        if merge_metadata:
+            meta = {**(row._mapping["metadata"] or {}), **meta}
+        values["metadata"] = meta
+    if "tags" in values:
+        values["tags"] = values["tags"] or []
+    if "status" in values and values["status"] is None:
+        del values["status"]
+    if "participant_identifier" in changes or "participant_id" in changes:
+        values["participant_id"] = _resolve_participant(conn, project_id, changes)
+    values["updated_at"] = utcnow()
+    conn.execute(threads.update().where(_where_id(project_id, thread_id)).values(**values))
+    if "metadata" in values:
+        _index_metadata(conn, project_id, thread_id, values["metadata"], replace=True)
+    return get(conn, project_id, thread_id, include_steps=False)
+
+
+def upsert(
+    conn: Connection, project_id: str, thread_id: str, changes: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """Update the thread if it exists, else create it with ``changes``; returns (thread, created)."""
+    if exists(conn, project_id, thread_id):
+        return update(conn, project_id, thread_id, changes), False
+    insert_row(conn, project_id, {**changes, "id": thread_id})
+    return get(conn, project_id, thread_id, include_steps=False), True
+
+
+def delete(conn: Connection, project_id: str, thread_id: str) -> None:
+    result = conn.execute(threads.delete().where(_where_id(project_id, thread_id)))
+    if result.rowcount == 0:
+        raise NotFound(f"thread {thread_id!r} not found")
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            thread_metadata_terms.delete().where(
+                thread_metadata_terms.c.project_id == project_id,
+                thread_metadata_terms.c.thread_id == thread_id,
+            )
+        )
+
+
+def _where(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> list[Any]:
+    return [
+        threads.c.project_id == project_id,
+        *compile_conditions("threads", conditions, conn.dialect.name),
+    ]
+
+
+def search(
+    conn: Connection,
+    project_id: str,
+    conditions: Sequence[Condition],
+    page: PageRequest,
+    *,
+    order_by: str = "createdAt",
+    include_steps: bool = False,
+) -> dict[str, Any]:
+    column = ORDERABLE.get(order_by)
+    if column is None:
+        raise InvalidInput(
+            f"cannot order threads by {order_by!r}; use createdAt or updatedAt",
+            field="order_by.column",
+        )
+    where = _where(conn, project_id, conditions)
+    result = paginate(
+        conn,
+        _SELECT.where(*where),
+        order_col=threads.c[column],
+        id_col=threads.c.id,
+        request=page,
+        count_query=count_of(sa.select(threads.c.id).where(*where)),
+    )
+    data = [to_wire(row) for row in result.rows]
+    if include_steps and data:
+        by_thread = step_store.for_threads(conn, project_id, [t["id"] for t in data])
+        for thread in data:
+            thread["steps"] = by_thread.get(thread["id"], [])
+    return {"data": data, "page_info": result.page_info(), "total_count": result.total_count}
+
+
+def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> int:
+    query = sa.select(sa.func.count()).select_from(threads).where(
+        *_where(conn, project_id, conditions)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def export_page(
+    conn: Connection,
+    project_id: str,
+    conditions: Sequence[Condition],
+    page: int,
+    page_size: int,
+) -> dict[str, Any]:
+    """Page ``page`` (1-based) of threads with their steps, oldest first (stable for exports)."""
+    where = _where(conn, project_id, conditions)
+    rows = conn.execute(
+        _SELECT.where(*where)
+        .order_by(threads.c.created_at, threads.c.id)
+        .limit(page_size + 1)
+        .offset((page - 1) * page_size)
+    ).all()
+    data = [to_wire(row) for row in rows[:page_size]]
+    if data:
+        by_thread = step_store.for_threads(conn, project_id, [t["id"] for t in data])
+        for thread in data:
+            thread["steps"] = by_thread.get(thread["id"], [])
+    return {
+        "data": data,
+        "page": page,
+        "page_size": page_size,
+        "has_next_page": len(rows) > page_size,
+    }
