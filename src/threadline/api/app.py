@@ -67,6 +67,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         }
         return json_response(body, status=200 if ok else 503)
 
+    async def livez(request: Request) -> Response:
+        """Liveness: answers without touching the database (also the load generator's ceiling)."""
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
     async def openapi_json(request: Request) -> Response:
         return json_response(spec)
 
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *(make_route(ep) for ep in endpoints()),
     ]
