@@ -24,6 +24,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from threadline import AsyncClient, Client
 from threadline.core.service import Service
 from threadline.storage import projects
 from threadline.storage.database import Database
@@ -229,3 +230,17 @@ def http(server: Server, tenant: Tenant) -> Iterator[httpx.Client]:
         base_url=server.url, headers={"x-api-key": tenant.api_key}, timeout=30
     ) as client:
         yield client
+
+
+@pytest.fixture
+def client(server: Server, tenant: Tenant) -> Iterator[Client]:
+    """The SDK's sync client on the real server, as the test's fresh project."""
+    with Client(server.url, tenant.api_key) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+async def async_client(server: Server, tenant: Tenant) -> AsyncIterator[AsyncClient]:
+    """The SDK's async client on the real server, as the test's fresh project."""
+    async with AsyncClient(server.url, tenant.api_key) as sdk:
+        yield sdk

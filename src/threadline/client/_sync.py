@@ -1,0 +1,334 @@
+"""``Client``: the synchronous SDK. Each method is a one-line wrapper that sends an ``Op``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+import tenacity
+
+from threadline.client import _ops as ops
+from threadline.client import types as t
+from threadline.client._base import Config, handle_response, request_args, retry_policy, transport_error
+from threadline.client._ops import NOT_GIVEN, Op
+from threadline.client.pagination import SyncPage
+
+T = TypeVar("T")
+Filters = Sequence[Mapping[str, Any] | t.Filter] | None
+
+
+class Threads:
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def create(
+        self,
+        *,
+        id: str | None = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        tags: list[str] = NOT_GIVEN,
+        participant_id: str | None = NOT_GIVEN,
+        participant_identifier: str | None = NOT_GIVEN,
+        environment: str | None = NOT_GIVEN,
+        status: t.ThreadStatus = NOT_GIVEN,
+    ) -> t.Thread:
+        """Create a thread (``ConflictError`` if ``id`` is taken)."""
+        return self._c._send(ops.create_thread(id=id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+
+    def get(self, thread_id: str, *, include_steps: bool = True) -> t.Thread:
+        """A thread with its steps in order (``NotFoundError`` if missing)."""
+        return self._c._send(ops.get_thread(thread_id, include_steps=include_steps))
+
+    def update(
+        self,
+        thread_id: str,
+        *,
+        name: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] | None = NOT_GIVEN,
+        tags: list[str] | None = NOT_GIVEN,
+        participant_id: str | None = NOT_GIVEN,
+        participant_identifier: str | None = NOT_GIVEN,
+        environment: str | None = NOT_GIVEN,
+        status: t.ThreadStatus = NOT_GIVEN,
+    ) -> t.Thread:
+        """Change the given fields; the others are kept."""
+        return self._c._send(ops.update_thread(thread_id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+
+    def upsert(
+        self,
+        thread_id: str,
+        *,
+        name: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] | None = NOT_GIVEN,
+        tags: list[str] | None = NOT_GIVEN,
+        participant_id: str | None = NOT_GIVEN,
+        participant_identifier: str | None = NOT_GIVEN,
+        environment: str | None = NOT_GIVEN,
+        status: t.ThreadStatus = NOT_GIVEN,
+    ) -> t.Thread:
+        """Create the thread with this id, or change the given fields if it exists."""
+        return self._c._send(ops.upsert_thread(thread_id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+
+    def delete(self, thread_id: str) -> None:
+        """Delete a thread and its steps."""
+        return self._c._send(ops.delete_thread(thread_id))
+
+    def list(
+        self,
+        *,
+        filters: Filters = None,
+        metadata: dict[str, Any] | None = None,
+        participant_id: str | None = None,
+        environment: str | None = None,
+        status: t.ThreadStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order_by: str | None = None,
+        order: str | None = None,
+        include_total: bool = True,
+    ) -> SyncPage[t.Thread]:
+        """Threads matching the filters, newest first; iterate the page to walk all pages."""
+        return self._c._page(ops.search_threads(filters=filters, metadata=metadata, participant_id=participant_id, environment=environment, status=status, first=first, after=after, before=before, limit=limit, offset=offset, order_by=order_by, order=order, include_total=include_total))  # noqa: E501
+
+    def count(
+        self,
+        *,
+        filters: Filters = None,
+        metadata: dict[str, Any] | None = None,
+        participant_id: str | None = None,
+        environment: str | None = None,
+        status: t.ThreadStatus | None = None,
+    ) -> int:
+        """How many threads match the filters."""
+        return self._c._send(ops.count_threads(filters=filters, metadata=metadata, participant_id=participant_id, environment=environment, status=status))  # noqa: E501
+
+    def export(
+        self,
+        *,
+        filters: Filters = None,
+        metadata: dict[str, Any] | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> t.ExportPage:
+        """Page ``page`` of threads with their steps, oldest first (see ``has_next_page``)."""
+        return self._c._send(ops.export_threads(filters=filters, metadata=metadata, page=page, page_size=page_size))  # noqa: E501
+
+
+class Steps:
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def create(
+        self,
+        *,
+        id: str | None = NOT_GIVEN,
+        thread_id: str | None = NOT_GIVEN,
+        parent_id: str | None = NOT_GIVEN,
+        root_run_id: str | None = NOT_GIVEN,
+        type: t.StepType = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        input: Any = NOT_GIVEN,
+        output: Any = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        tags: list[str] = NOT_GIVEN,
+        start_time: Any = NOT_GIVEN,
+        end_time: Any = NOT_GIVEN,
+        error: str | None = NOT_GIVEN,
+        environment: str | None = NOT_GIVEN,
+        generation: t.Generation | dict[str, Any] | None = NOT_GIVEN,
+    ) -> t.Step:
+        """Create a step; its thread is created if missing."""
+        return self._c._send(ops.create_step(id=id, thread_id=thread_id, parent_id=parent_id, root_run_id=root_run_id, type=type, name=name, input=input, output=output, metadata=metadata, tags=tags, start_time=start_time, end_time=end_time, error=error, environment=environment, generation=generation))  # noqa: E501
+
+    def get(self, step_id: str) -> t.Step:
+        """A step (``NotFoundError`` if missing)."""
+        return self._c._send(ops.get_step(step_id))
+
+    def update(
+        self,
+        step_id: str,
+        *,
+        thread_id: str | None = NOT_GIVEN,
+        parent_id: str | None = NOT_GIVEN,
+        root_run_id: str | None = NOT_GIVEN,
+        type: t.StepType = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        input: Any = NOT_GIVEN,
+        output: Any = NOT_GIVEN,
+        metadata: dict[str, Any] | None = NOT_GIVEN,
+        tags: list[str] | None = NOT_GIVEN,
+        start_time: Any = NOT_GIVEN,
+        end_time: Any = NOT_GIVEN,
+        error: str | None = NOT_GIVEN,
+        environment: str | None = NOT_GIVEN,
+        generation: t.Generation | dict[str, Any] | None = NOT_GIVEN,
+    ) -> t.Step:
+        """Change the given fields; the others are kept."""
+        return self._c._send(ops.update_step(step_id, thread_id=thread_id, parent_id=parent_id, root_run_id=root_run_id, type=type, name=name, input=input, output=output, metadata=metadata, tags=tags, start_time=start_time, end_time=end_time, error=error, environment=environment, generation=generation))  # noqa: E501
+
+    def delete(self, step_id: str) -> None:
+        """Delete a step."""
+        return self._c._send(ops.delete_step(step_id))
+
+    def ingest(self, steps: Sequence[Mapping[str, Any] | t.StepCreate]) -> t.BatchResult:
+        """Upsert up to 1,000 steps in one request (each needs an ``id``; idempotent)."""
+        return self._c._send(ops.ingest_steps(steps))
+
+    def list(
+        self,
+        *,
+        thread_id: str | None = None,
+        type: t.StepType | None = None,
+        filters: Filters = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order: str | None = None,
+        include_total: bool = True,
+    ) -> SyncPage[t.Step]:
+        """Steps matching the filters, newest first; iterate the page to walk all pages."""
+        return self._c._page(ops.search_steps(thread_id=thread_id, type=type, filters=filters, first=first, after=after, before=before, limit=limit, offset=offset, order_by=None, order=order, include_total=include_total))  # noqa: E501
+
+
+class Users:
+    """Participants: the end users of an application."""
+
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def create(
+        self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN, id: str | None = NOT_GIVEN
+    ) -> t.Participant:
+        """Create a participant (``ConflictError`` if the identifier is taken)."""
+        return self._c._send(ops.create_participant(identifier=identifier, metadata=metadata, id=id))
+
+    def get_or_create(self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN) -> t.Participant:
+        """The participant with this identifier, created if missing."""
+        return self._c._send(ops.get_or_create_participant(identifier=identifier, metadata=metadata))
+
+    def get(self, participant_id: str) -> t.Participant:
+        """A participant by id."""
+        return self._c._send(ops.get_participant(participant_id))
+
+    def get_by_identifier(self, identifier: str) -> t.Participant:
+        """A participant by identifier."""
+        return self._c._send(ops.get_participant_by_identifier(identifier))
+
+    def update(
+        self,
+        participant_id: str,
+        *,
+        identifier: str = NOT_GIVEN,
+        metadata: dict[str, Any] | None = NOT_GIVEN,
+    ) -> t.Participant:
+        """Change the identifier or metadata."""
+        return self._c._send(ops.update_participant(participant_id, identifier=identifier, metadata=metadata))  # noqa: E501
+
+    def delete(self, participant_id: str) -> None:
+        """Delete a participant; their threads remain, without a participant."""
+        return self._c._send(ops.delete_participant(participant_id))
+
+    def list(
+        self,
+        *,
+        filters: Filters = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include_total: bool = True,
+    ) -> SyncPage[t.Participant]:
+        """Participants, newest first; iterate the page to walk all pages."""
+        return self._c._page(ops.search_participants(filters=filters, first=first, after=after, before=before, limit=limit, offset=offset, order_by=None, order=None, include_total=include_total))  # noqa: E501
+
+
+class Keys:
+    """The API keys of the client's project."""
+
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def list(self) -> list[t.ApiKeyInfo]:
+        """The project's keys (never their secrets)."""
+        return self._c._send(ops.list_keys())
+
+    def create(self, *, name: str | None = None) -> t.ApiKeyCreated:
+        """A new key; its secret (``.key``) is returned only this once."""
+        return self._c._send(ops.create_key(name))
+
+    def revoke(self, key_id: str) -> t.ApiKeyInfo:
+        """Revoke a key by id or prefix."""
+        return self._c._send(ops.revoke_key(key_id))
+
+
+class Client:
+    """Synchronous Threadline client.
+
+    ``base_url`` and ``api_key`` default to ``THREADLINE_URL`` and ``THREADLINE_API_KEY``.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 2,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        self._config = Config.resolve(base_url, api_key, timeout, max_retries)
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._http.base_url = httpx.URL(self._config.base_url)
+        self._http.headers.update(self._config.headers)
+        self.threads = Threads(self)
+        self.steps = Steps(self)
+        self.users = Users(self)
+        self.keys = Keys(self)
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    def _send(self, op: Op[T]) -> T:
+        for attempt in tenacity.Retrying(**retry_policy(op, self._config.max_retries)):
+            with attempt:
+                try:
+                    response = self._http.request(**request_args(op))
+                except httpx.TransportError as exc:
+                    raise transport_error(exc) from exc
+                return handle_response(op, response.status_code, response.content)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _page(self, op: Op[ops.PageData[Any]]) -> SyncPage[Any]:
+        return SyncPage(self._send(op), op, self._send)
+
+    def project(self) -> t.Project:
+        """The project this client's API key belongs to."""
+        return self._send(ops.get_project())
+
+    def health(self) -> dict[str, Any]:
+        """The server's health (database reachable, version)."""
+        return self._send(ops.health())
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
