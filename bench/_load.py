@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-__all__ = ["LoadGenerator", "LoadResult", "Request", "percentile"]
+__all__ = ["LoadGenerator", "LoadResult", "Request", "describe", "percentile"]
 
 
 @dataclass(frozen=True)
@@ -150,11 +150,13 @@ class LoadGenerator:
         duration: float | None = None,
         requests: int | None = None,
         units_per_op: int = 1,
+        on_response: Callable[[int, int, bytes], None] | None = None,
     ) -> LoadResult:
         """Send ``factory(i)`` for i = 0, 1, ... from ``concurrency`` workers until a bound is hit.
 
         Throughput is successful requests divided by the wall time from the first send until the
-        last in-flight response arrived.
+        last in-flight response arrived. ``on_response(i, status, body)``, if given, sees every
+        response (for callers that need the bodies, e.g. to collect created ids).
         """
         if duration is None and requests is None:
             raise ValueError("give duration or requests: every run must be bounded")
@@ -187,6 +189,8 @@ class LoadGenerator:
                     error_kinds[f"{type(exc).__name__}: {exc}"[:160]] += 1
                     continue
                 elapsed = perf() - sent
+                if on_response is not None:
+                    on_response(index, status, body)
                 if status in req.ok:
                     latencies.append(elapsed * 1000.0)
                 else:

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +18,7 @@ from threadline._version import __version__
 from threadline.api import participants, projects, steps, threads
 from threadline.api.auth import KeyChecker
 from threadline.api.errors import error_body
+from threadline.api.paths import RawPathSegments
 from threadline.api.responses import json_response
 from threadline.api.routing import Endpoint, make_route, openapi
 from threadline.core.service import Service
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(RawPathSegments)],
     )
     app.state.settings = settings
     return app

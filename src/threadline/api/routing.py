@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from threadline.api.errors import error_body, error_response, from_validation
+from threadline.api.paths import param
 from threadline.api.responses import json_response
 from threadline.core.errors import BadRequest, DomainError, PayloadTooLarge
 
@@ -38,7 +39,7 @@ class Ctx:
         return self.request.app.state.service
 
     def path(self, name: str) -> str:
-        return str(self.request.path_params[name])
+        return param(str(self.request.path_params[name]))
 
 
 @dataclass

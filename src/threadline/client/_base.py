@@ -104,7 +104,7 @@ def retry_policy(op: Op[Any], max_retries: int) -> dict[str, Any]:
 
     return {
         "stop": tenacity.stop_after_attempt(max_retries + 1),
-        "wait": tenacity.wait_exponential_jitter(initial=0.2, max=5),
+        "wait": tenacity.wait_random_exponential(multiplier=0.2, max=5),
         "retry": tenacity.retry_if_exception(retryable),
         "reraise": True,
     }

@@ -214,9 +214,10 @@ def _thread_condition(cond: Condition, dialect: str) -> Expr:
     if cond.field == "tags":
         return _list_field(threads.c.tags, cond, dialect)
     if cond.field == "participantIdentifiers":
-        matching = sa.select(participants.c.id).where(
-            participants.c.project_id == threads.c.project_id,
-            participants.c.identifier.in_(cond.value),
+        people = participants.alias("filter_participants")  # the outer query joins participants
+        matching = sa.select(people.c.id).where(
+            people.c.project_id == threads.c.project_id,
+            people.c.identifier.in_(cond.value),
         )
         if cond.operator == "in":
             return threads.c.participant_id.in_(matching)
