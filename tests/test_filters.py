@@ -11,7 +11,13 @@ import pytest
 from threadline import Client, UnprocessableEntityError
 
 DOCS: dict[str, dict[str, Any]] = {
-    "a": {"user": "u1", "n": 5, "flag": True, "tags": ["x", "y", "z"], "nested": {"k": "v", "d": {"e": 1}}},
+    "a": {
+        "user": "u1",
+        "n": 5,
+        "flag": True,
+        "tags": ["x", "y", "z"],
+        "nested": {"k": "v", "d": {"e": 1}},
+    },
     "b": {"user": "u2", "n": "5", "flag": False, "tags": ["y"], "nested": {"k": "w"}},
     "c": {"user": "u1", "n": 5.0, "none": None, "items": [{"id": 1, "tag": "p"}, {"id": 2}]},
     "d": {},
@@ -82,23 +88,48 @@ def lit(field: str, operator: str, value: Any, path: str | None = None) -> dict[
 
 def test_literal_grammar_on_threads(client: Client) -> None:
     alice = client.threads.create(
-        name="Billing question", tags=["billing", "vip"], participant_identifier="alice",
+        name="Billing question",
+        tags=["billing", "vip"],
+        participant_identifier="alice",
         metadata={"score": 7, "lang": "en"},
     )
     bob = client.threads.create(
-        name="Login issue", tags=["auth"], participant_identifier="bob",
+        name="Login issue",
+        tags=["auth"],
+        participant_identifier="bob",
         metadata={"score": 3, "lang": "fr"},
     )
     anon = client.threads.create(name=None, metadata={"lang": "en"})
-    client.steps.ingest([
-        {"id": "a1", "thread_id": alice.id, "type": "user_message", "name": "alice",
-         "output": {"content": "My invoice is wrong"}},
-        {"id": "a2", "thread_id": alice.id, "type": "llm", "name": "gpt",
-         "generation": {"type": "chat", "model": "gpt-4o", "token_count": 120}},
-        {"id": "b1", "thread_id": bob.id, "type": "user_message", "output": {"content": "cannot log in"}},
-        {"id": "b2", "thread_id": bob.id, "type": "llm",
-         "generation": {"type": "chat", "model": "gpt-4o", "token_count": 30}},
-    ])
+    client.steps.ingest(
+        [
+            {
+                "id": "a1",
+                "thread_id": alice.id,
+                "type": "user_message",
+                "name": "alice",
+                "output": {"content": "My invoice is wrong"},
+            },
+            {
+                "id": "a2",
+                "thread_id": alice.id,
+                "type": "llm",
+                "name": "gpt",
+                "generation": {"type": "chat", "model": "gpt-4o", "token_count": 120},
+            },
+            {
+                "id": "b1",
+                "thread_id": bob.id,
+                "type": "user_message",
+                "output": {"content": "cannot log in"},
+            },
+            {
+                "id": "b2",
+                "thread_id": bob.id,
+                "type": "llm",
+                "generation": {"type": "chat", "model": "gpt-4o", "token_count": 30},
+            },
+        ]
+    )
 
     def ids(*filters: dict[str, Any]) -> set[str]:
         return {t.id for t in client.threads.list(filters=list(filters), first=50).data}
@@ -130,13 +161,28 @@ def test_literal_grammar_on_threads(client: Client) -> None:
 
 def test_literal_grammar_on_steps(client: Client) -> None:
     thread = client.threads.create(participant_identifier="carol")
-    client.steps.ingest([
-        {"id": "s1", "thread_id": thread.id, "type": "run", "name": "agent", "tags": ["to_score"],
-         "metadata": {"v": 2}},
-        {"id": "s2", "thread_id": thread.id, "parent_id": "s1", "type": "tool", "name": "search",
-         "error": "timeout", "input": {"q": "weather"}},
-        {"id": "s3", "type": "llm", "name": "free-standing"},
-    ])
+    client.steps.ingest(
+        [
+            {
+                "id": "s1",
+                "thread_id": thread.id,
+                "type": "run",
+                "name": "agent",
+                "tags": ["to_score"],
+                "metadata": {"v": 2},
+            },
+            {
+                "id": "s2",
+                "thread_id": thread.id,
+                "parent_id": "s1",
+                "type": "tool",
+                "name": "search",
+                "error": "timeout",
+                "input": {"q": "weather"},
+            },
+            {"id": "s3", "type": "llm", "name": "free-standing"},
+        ]
+    )
 
     def ids(*filters: dict[str, Any]) -> set[str]:
         return {s.id for s in client.steps.list(filters=list(filters)).data}

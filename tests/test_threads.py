@@ -72,8 +72,13 @@ def test_steps_come_back_in_order(client: Client) -> None:
     thread = client.threads.create()
     base = datetime(2025, 1, 1, tzinfo=UTC)
     steps = [
-        {"id": f"s{i}", "thread_id": thread.id, "type": "user_message",
-         "start_time": (base + timedelta(seconds=60 - i)).isoformat(), "output": {"content": i}}
+        {
+            "id": f"s{i}",
+            "thread_id": thread.id,
+            "type": "user_message",
+            "start_time": (base + timedelta(seconds=60 - i)).isoformat(),
+            "output": {"content": i},
+        }
         for i in range(50)
     ]
     client.steps.ingest(steps)
@@ -109,7 +114,9 @@ def test_cursor_pagination_covers_every_row_once(client: Client) -> None:
 
     # walking back with `before` from the second page returns the first page
     second = client.threads.list(metadata={"batch": "p"}, first=5, after=page.page_info.end_cursor)
-    back = client.threads.list(metadata={"batch": "p"}, first=5, before=second.page_info.start_cursor)
+    back = client.threads.list(
+        metadata={"batch": "p"}, first=5, before=second.page_info.start_cursor
+    )
     assert [t.id for t in back.data] == [t.id for t in page.data]
     assert back.page_info.has_next_page
 

@@ -16,8 +16,8 @@ from threadline.client import (
     NotFoundError,
     ThreadlineError,
     UnprocessableEntityError,
+    types,
 )
-from threadline.client import types
 
 __all__ = [
     "APIConnectionError",

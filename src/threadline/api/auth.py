@@ -1,4 +1,4 @@
-"""API key authentication: ``x-api-key`` or ``Authorization: Bearer``, cached briefly per process."""
+"""API key authentication: ``x-api-key`` or ``Authorization: Bearer``, cached briefly."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class KeyChecker:
         async def run() -> None:
             try:
                 await self.service.touch_key(key_id)
-            except Exception:  # noqa: BLE001 - last-used time is best effort
+            except Exception:
                 log.warning("could not record API key use", exc_info=True)
 
         task = asyncio.get_running_loop().create_task(run())

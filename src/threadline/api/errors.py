@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.responses import Response
 
 from threadline.api.responses import json_response
 from threadline.core.errors import BadRequest, DomainError, InvalidInput
-from starlette.responses import Response
 
 
 def error_body(type_: str, message: str, field: str | None = None) -> dict[str, Any]:

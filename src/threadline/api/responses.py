@@ -14,7 +14,5 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data, option=OPTIONS)
 
 
-def json_response(
-    data: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(dumps(data), status_code=status, headers=headers, media_type="application/json")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -40,6 +40,10 @@ class Ctx:
 
     def path(self, name: str) -> str:
         return param(str(self.request.path_params[name]))
+
+
+Handler = Callable[["Ctx", Any], Awaitable[Any]]
+Decorator = Callable[[Handler], Handler]
 
 
 @dataclass
@@ -82,10 +86,8 @@ class Router:
         status: int = 200,
         query: list[QueryParam] | None = None,
         public: bool = False,
-    ) -> Callable[[Callable[[Ctx, Any], Awaitable[Any]]], Callable[[Ctx, Any], Awaitable[Any]]]:
-        def register(
-            fn: Callable[[Ctx, Any], Awaitable[Any]],
-        ) -> Callable[[Ctx, Any], Awaitable[Any]]:
+    ) -> Decorator:
+        def register(fn: Handler) -> Handler:
             summary = (fn.__doc__ or fn.__name__).strip().splitlines()[0]
             self.endpoints.append(
                 Endpoint(
@@ -105,19 +107,19 @@ class Router:
 
         return register
 
-    def get(self, path: str, **kw: Any) -> Any:
+    def get(self, path: str, **kw: Any) -> Decorator:
         return self.add("GET", path, **kw)
 
-    def post(self, path: str, **kw: Any) -> Any:
+    def post(self, path: str, **kw: Any) -> Decorator:
         return self.add("POST", path, **kw)
 
-    def patch(self, path: str, **kw: Any) -> Any:
+    def patch(self, path: str, **kw: Any) -> Decorator:
         return self.add("PATCH", path, **kw)
 
-    def put(self, path: str, **kw: Any) -> Any:
+    def put(self, path: str, **kw: Any) -> Decorator:
         return self.add("PUT", path, **kw)
 
-    def delete(self, path: str, **kw: Any) -> Any:
+    def delete(self, path: str, **kw: Any) -> Decorator:
         return self.add("DELETE", path, **kw)
 
 
@@ -138,30 +140,33 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_query(request: Request, params: list[QueryParam]) -> dict[str, Any]:
     """Typed values of the declared query parameters that are present."""
     out: dict[str, Any] = {}
-    for param in params:
-        raw = request.query_params.get(param.name)
+    for qp in params:
+        raw = request.query_params.get(qp.name)
         if raw is None:
             continue
-        if param.type == "integer":
+        if qp.type == "integer":
             try:
-                out[param.name] = int(raw)
+                out[qp.name] = int(raw)
             except ValueError:
-                raise BadRequest(f"{param.name} must be an integer", field=param.name) from None
-        elif param.type == "boolean":
+                raise BadRequest(f"{qp.name} must be an integer", field=qp.name) from None
+        elif qp.type == "boolean":
             if raw.lower() not in ("true", "false", "1", "0"):
-                raise BadRequest(f"{param.name} must be true or false", field=param.name)
-            out[param.name] = raw.lower() in ("true", "1")
-        elif param.type == "json":
+                raise BadRequest(f"{qp.name} must be true or false", field=qp.name)
+            out[qp.name] = raw.lower() in ("true", "1")
+        elif qp.type == "json":
             try:
-                out[param.name] = orjson.loads(raw)
+                out[qp.name] = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                raise BadRequest(f"{param.name} must be JSON", field=param.name) from None
+                raise BadRequest(f"{qp.name} must be JSON", field=qp.name) from None
         else:
-            out[param.name] = raw
+            out[qp.name] = raw
     return out
 
 
-def validate(model: type[BaseModel], data: Any) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -255,9 +260,7 @@ def openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str,
             }
         op["responses"]["default"] = {
             "description": "Error",
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
-            },
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
         }
         if not ep.public:
             op["security"] = [{"apiKey": []}, {"bearer": []}]

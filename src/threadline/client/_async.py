@@ -15,7 +15,13 @@ from httpx_aiohttp import AiohttpTransport
 
 from threadline.client import _ops as ops
 from threadline.client import types as t
-from threadline.client._base import Config, handle_response, request_args, retry_policy, transport_error
+from threadline.client._base import (
+    Config,
+    handle_response,
+    request_args,
+    retry_policy,
+    transport_error,
+)
 from threadline.client._ops import NOT_GIVEN, Op
 from threadline.client.pagination import AsyncPage
 
@@ -40,7 +46,18 @@ class Threads:
         status: t.ThreadStatus = NOT_GIVEN,
     ) -> t.Thread:
         """Create a thread (``ConflictError`` if ``id`` is taken)."""
-        return await self._c._send(ops.create_thread(id=id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+        return await self._c._send(
+            ops.create_thread(
+                id=id,
+                name=name,
+                metadata=metadata,
+                tags=tags,
+                participant_id=participant_id,
+                participant_identifier=participant_identifier,
+                environment=environment,
+                status=status,
+            )
+        )
 
     async def get(self, thread_id: str, *, include_steps: bool = True) -> t.Thread:
         """A thread with its steps in order (``NotFoundError`` if missing)."""
@@ -59,7 +76,18 @@ class Threads:
         status: t.ThreadStatus = NOT_GIVEN,
     ) -> t.Thread:
         """Change the given fields; the others are kept."""
-        return await self._c._send(ops.update_thread(thread_id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+        return await self._c._send(
+            ops.update_thread(
+                thread_id,
+                name=name,
+                metadata=metadata,
+                tags=tags,
+                participant_id=participant_id,
+                participant_identifier=participant_identifier,
+                environment=environment,
+                status=status,
+            )
+        )
 
     async def upsert(
         self,
@@ -74,7 +102,18 @@ class Threads:
         status: t.ThreadStatus = NOT_GIVEN,
     ) -> t.Thread:
         """Create the thread with this id, or change the given fields if it exists."""
-        return await self._c._send(ops.upsert_thread(thread_id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+        return await self._c._send(
+            ops.upsert_thread(
+                thread_id,
+                name=name,
+                metadata=metadata,
+                tags=tags,
+                participant_id=participant_id,
+                participant_identifier=participant_identifier,
+                environment=environment,
+                status=status,
+            )
+        )
 
     async def delete(self, thread_id: str) -> None:
         """Delete a thread and its steps."""
@@ -98,7 +137,23 @@ class Threads:
         include_total: bool = True,
     ) -> AsyncPage[t.Thread]:
         """Threads matching the filters, newest first; iterate the page to walk all pages."""
-        return await self._c._page(ops.search_threads(filters=filters, metadata=metadata, participant_id=participant_id, environment=environment, status=status, first=first, after=after, before=before, limit=limit, offset=offset, order_by=order_by, order=order, include_total=include_total))  # noqa: E501
+        return await self._c._page(
+            ops.search_threads(
+                filters=filters,
+                metadata=metadata,
+                participant_id=participant_id,
+                environment=environment,
+                status=status,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
+                order=order,
+                include_total=include_total,
+            )
+        )
 
     async def count(
         self,
@@ -110,7 +165,15 @@ class Threads:
         status: t.ThreadStatus | None = None,
     ) -> int:
         """How many threads match the filters."""
-        return await self._c._send(ops.count_threads(filters=filters, metadata=metadata, participant_id=participant_id, environment=environment, status=status))  # noqa: E501
+        return await self._c._send(
+            ops.count_threads(
+                filters=filters,
+                metadata=metadata,
+                participant_id=participant_id,
+                environment=environment,
+                status=status,
+            )
+        )
 
     async def export(
         self,
@@ -121,7 +184,9 @@ class Threads:
         page_size: int = 50,
     ) -> t.ExportPage:
         """Page ``page`` of threads with their steps, oldest first (see ``has_next_page``)."""
-        return await self._c._send(ops.export_threads(filters=filters, metadata=metadata, page=page, page_size=page_size))  # noqa: E501
+        return await self._c._send(
+            ops.export_threads(filters=filters, metadata=metadata, page=page, page_size=page_size)
+        )
 
 
 class Steps:
@@ -148,7 +213,25 @@ class Steps:
         generation: t.Generation | dict[str, Any] | None = NOT_GIVEN,
     ) -> t.Step:
         """Create a step; its thread is created if missing."""
-        return await self._c._send(ops.create_step(id=id, thread_id=thread_id, parent_id=parent_id, root_run_id=root_run_id, type=type, name=name, input=input, output=output, metadata=metadata, tags=tags, start_time=start_time, end_time=end_time, error=error, environment=environment, generation=generation))  # noqa: E501
+        return await self._c._send(
+            ops.create_step(
+                id=id,
+                thread_id=thread_id,
+                parent_id=parent_id,
+                root_run_id=root_run_id,
+                type=type,
+                name=name,
+                input=input,
+                output=output,
+                metadata=metadata,
+                tags=tags,
+                start_time=start_time,
+                end_time=end_time,
+                error=error,
+                environment=environment,
+                generation=generation,
+            )
+        )
 
     async def get(self, step_id: str) -> t.Step:
         """A step (``NotFoundError`` if missing)."""
@@ -174,7 +257,25 @@ class Steps:
         generation: t.Generation | dict[str, Any] | None = NOT_GIVEN,
     ) -> t.Step:
         """Change the given fields; the others are kept."""
-        return await self._c._send(ops.update_step(step_id, thread_id=thread_id, parent_id=parent_id, root_run_id=root_run_id, type=type, name=name, input=input, output=output, metadata=metadata, tags=tags, start_time=start_time, end_time=end_time, error=error, environment=environment, generation=generation))  # noqa: E501
+        return await self._c._send(
+            ops.update_step(
+                step_id,
+                thread_id=thread_id,
+                parent_id=parent_id,
+                root_run_id=root_run_id,
+                type=type,
+                name=name,
+                input=input,
+                output=output,
+                metadata=metadata,
+                tags=tags,
+                start_time=start_time,
+                end_time=end_time,
+                error=error,
+                environment=environment,
+                generation=generation,
+            )
+        )
 
     async def delete(self, step_id: str) -> None:
         """Delete a step."""
@@ -199,7 +300,21 @@ class Steps:
         include_total: bool = True,
     ) -> AsyncPage[t.Step]:
         """Steps matching the filters, newest first; iterate the page to walk all pages."""
-        return await self._c._page(ops.search_steps(thread_id=thread_id, type=type, filters=filters, first=first, after=after, before=before, limit=limit, offset=offset, order_by=None, order=order, include_total=include_total))  # noqa: E501
+        return await self._c._page(
+            ops.search_steps(
+                thread_id=thread_id,
+                type=type,
+                filters=filters,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=None,
+                order=order,
+                include_total=include_total,
+            )
+        )
 
 
 class Users:
@@ -212,11 +327,17 @@ class Users:
         self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN, id: str | None = NOT_GIVEN
     ) -> t.Participant:
         """Create a participant (``ConflictError`` if the identifier is taken)."""
-        return await self._c._send(ops.create_participant(identifier=identifier, metadata=metadata, id=id))
+        return await self._c._send(
+            ops.create_participant(identifier=identifier, metadata=metadata, id=id)
+        )
 
-    async def get_or_create(self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN) -> t.Participant:
+    async def get_or_create(
+        self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN
+    ) -> t.Participant:
         """The participant with this identifier, created if missing."""
-        return await self._c._send(ops.get_or_create_participant(identifier=identifier, metadata=metadata))
+        return await self._c._send(
+            ops.get_or_create_participant(identifier=identifier, metadata=metadata)
+        )
 
     async def get(self, participant_id: str) -> t.Participant:
         """A participant by id."""
@@ -234,7 +355,9 @@ class Users:
         metadata: dict[str, Any] | None = NOT_GIVEN,
     ) -> t.Participant:
         """Change the identifier or metadata."""
-        return await self._c._send(ops.update_participant(participant_id, identifier=identifier, metadata=metadata))  # noqa: E501
+        return await self._c._send(
+            ops.update_participant(participant_id, identifier=identifier, metadata=metadata)
+        )
 
     async def delete(self, participant_id: str) -> None:
         """Delete a participant; their threads remain, without a participant."""
@@ -252,7 +375,19 @@ class Users:
         include_total: bool = True,
     ) -> AsyncPage[t.Participant]:
         """Participants, newest first; iterate the page to walk all pages."""
-        return await self._c._page(ops.search_participants(filters=filters, first=first, after=after, before=before, limit=limit, offset=offset, order_by=None, order=None, include_total=include_total))  # noqa: E501
+        return await self._c._page(
+            ops.search_participants(
+                filters=filters,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=None,
+                order=None,
+                include_total=include_total,
+            )
+        )
 
 
 class Keys:
@@ -290,9 +425,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         self._config = Config.resolve(base_url, api_key, timeout, max_retries)
-        self._http = http_client or httpx.AsyncClient(
-            timeout=timeout, transport=AiohttpTransport()
-        )
+        self._http = http_client or httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())
         self._http.base_url = httpx.URL(self._config.base_url)
         self._http.headers.update(self._config.headers)
         self.threads = Threads(self)

@@ -99,7 +99,9 @@ def retry_policy(op: Op[Any], max_retries: int) -> dict[str, Any]:
 
     def retryable(exc: BaseException) -> bool:
         if isinstance(exc, APIConnectionError):
-            return idempotent or not isinstance(exc.__cause__, httpx.ReadError | httpx.TimeoutException)
+            return idempotent or not isinstance(
+                exc.__cause__, httpx.ReadError | httpx.TimeoutException
+            )
         return isinstance(exc, APIStatusError) and idempotent and exc.status_code in RETRY_STATUSES
 
     return {

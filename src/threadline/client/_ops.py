@@ -59,7 +59,10 @@ def _nothing(_: Any) -> None:
 
 
 def _filters(filters: Sequence[Mapping[str, Any] | t.Filter] | None) -> list[dict[str, Any]]:
-    return [f.model_dump(exclude_none=True) if isinstance(f, t.Filter) else dict(f) for f in filters or []]
+    return [
+        f.model_dump(exclude_none=True) if isinstance(f, t.Filter) else dict(f)
+        for f in filters or []
+    ]
 
 
 @dataclass
@@ -124,7 +127,10 @@ def _search_body(
         if value is not None:
             body[key] = value
     if order_by is not None or order is not None:
-        body["order_by"] = {"column": order_by or "createdAt", "direction": (order or "desc").upper()}
+        body["order_by"] = {
+            "column": order_by or "createdAt",
+            "direction": (order or "desc").upper(),
+        }
     return body
 
 
@@ -207,7 +213,9 @@ def delete_step(step_id: str) -> Op[None]:
 
 def ingest_steps(steps: Sequence[Mapping[str, Any] | t.StepCreate]) -> Op[t.BatchResult]:
     items = [
-        s.model_dump(mode="json", exclude_unset=True) if isinstance(s, BaseModel) else _step_json(dict(s))
+        s.model_dump(mode="json", exclude_unset=True)
+        if isinstance(s, BaseModel)
+        else _step_json(dict(s))
         for s in steps
     ]
     return Op("POST", "/v1/steps/batch", _model(t.BatchResult), json={"steps": items})
@@ -235,9 +243,7 @@ def get_participant(participant_id: str) -> Op[t.Participant]:
 
 
 def get_participant_by_identifier(identifier: str) -> Op[t.Participant]:
-    return Op(
-        "GET", f"/v1/participants/by-identifier/{_seg(identifier)}", _model(t.Participant)
-    )
+    return Op("GET", f"/v1/participants/by-identifier/{_seg(identifier)}", _model(t.Participant))
 
 
 def update_participant(participant_id: str, **fields: Any) -> Op[t.Participant]:

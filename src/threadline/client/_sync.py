@@ -11,7 +11,13 @@ import tenacity
 
 from threadline.client import _ops as ops
 from threadline.client import types as t
-from threadline.client._base import Config, handle_response, request_args, retry_policy, transport_error
+from threadline.client._base import (
+    Config,
+    handle_response,
+    request_args,
+    retry_policy,
+    transport_error,
+)
 from threadline.client._ops import NOT_GIVEN, Op
 from threadline.client.pagination import SyncPage
 
@@ -36,7 +42,18 @@ class Threads:
         status: t.ThreadStatus = NOT_GIVEN,
     ) -> t.Thread:
         """Create a thread (``ConflictError`` if ``id`` is taken)."""
-        return self._c._send(ops.create_thread(id=id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+        return self._c._send(
+            ops.create_thread(
+                id=id,
+                name=name,
+                metadata=metadata,
+                tags=tags,
+                participant_id=participant_id,
+                participant_identifier=participant_identifier,
+                environment=environment,
+                status=status,
+            )
+        )
 
     def get(self, thread_id: str, *, include_steps: bool = True) -> t.Thread:
         """A thread with its steps in order (``NotFoundError`` if missing)."""
@@ -55,7 +72,18 @@ class Threads:
         status: t.ThreadStatus = NOT_GIVEN,
     ) -> t.Thread:
         """Change the given fields; the others are kept."""
-        return self._c._send(ops.update_thread(thread_id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+        return self._c._send(
+            ops.update_thread(
+                thread_id,
+                name=name,
+                metadata=metadata,
+                tags=tags,
+                participant_id=participant_id,
+                participant_identifier=participant_identifier,
+                environment=environment,
+                status=status,
+            )
+        )
 
     def upsert(
         self,
@@ -70,7 +98,18 @@ class Threads:
         status: t.ThreadStatus = NOT_GIVEN,
     ) -> t.Thread:
         """Create the thread with this id, or change the given fields if it exists."""
-        return self._c._send(ops.upsert_thread(thread_id, name=name, metadata=metadata, tags=tags, participant_id=participant_id, participant_identifier=participant_identifier, environment=environment, status=status))  # noqa: E501
+        return self._c._send(
+            ops.upsert_thread(
+                thread_id,
+                name=name,
+                metadata=metadata,
+                tags=tags,
+                participant_id=participant_id,
+                participant_identifier=participant_identifier,
+                environment=environment,
+                status=status,
+            )
+        )
 
     def delete(self, thread_id: str) -> None:
         """Delete a thread and its steps."""
@@ -94,7 +133,23 @@ class Threads:
         include_total: bool = True,
     ) -> SyncPage[t.Thread]:
         """Threads matching the filters, newest first; iterate the page to walk all pages."""
-        return self._c._page(ops.search_threads(filters=filters, metadata=metadata, participant_id=participant_id, environment=environment, status=status, first=first, after=after, before=before, limit=limit, offset=offset, order_by=order_by, order=order, include_total=include_total))  # noqa: E501
+        return self._c._page(
+            ops.search_threads(
+                filters=filters,
+                metadata=metadata,
+                participant_id=participant_id,
+                environment=environment,
+                status=status,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
+                order=order,
+                include_total=include_total,
+            )
+        )
 
     def count(
         self,
@@ -106,7 +161,15 @@ class Threads:
         status: t.ThreadStatus | None = None,
     ) -> int:
         """How many threads match the filters."""
-        return self._c._send(ops.count_threads(filters=filters, metadata=metadata, participant_id=participant_id, environment=environment, status=status))  # noqa: E501
+        return self._c._send(
+            ops.count_threads(
+                filters=filters,
+                metadata=metadata,
+                participant_id=participant_id,
+                environment=environment,
+                status=status,
+            )
+        )
 
     def export(
         self,
@@ -117,7 +180,9 @@ class Threads:
         page_size: int = 50,
     ) -> t.ExportPage:
         """Page ``page`` of threads with their steps, oldest first (see ``has_next_page``)."""
-        return self._c._send(ops.export_threads(filters=filters, metadata=metadata, page=page, page_size=page_size))  # noqa: E501
+        return self._c._send(
+            ops.export_threads(filters=filters, metadata=metadata, page=page, page_size=page_size)
+        )
 
 
 class Steps:
@@ -144,7 +209,25 @@ class Steps:
         generation: t.Generation | dict[str, Any] | None = NOT_GIVEN,
     ) -> t.Step:
         """Create a step; its thread is created if missing."""
-        return self._c._send(ops.create_step(id=id, thread_id=thread_id, parent_id=parent_id, root_run_id=root_run_id, type=type, name=name, input=input, output=output, metadata=metadata, tags=tags, start_time=start_time, end_time=end_time, error=error, environment=environment, generation=generation))  # noqa: E501
+        return self._c._send(
+            ops.create_step(
+                id=id,
+                thread_id=thread_id,
+                parent_id=parent_id,
+                root_run_id=root_run_id,
+                type=type,
+                name=name,
+                input=input,
+                output=output,
+                metadata=metadata,
+                tags=tags,
+                start_time=start_time,
+                end_time=end_time,
+                error=error,
+                environment=environment,
+                generation=generation,
+            )
+        )
 
     def get(self, step_id: str) -> t.Step:
         """A step (``NotFoundError`` if missing)."""
@@ -170,7 +253,25 @@ class Steps:
         generation: t.Generation | dict[str, Any] | None = NOT_GIVEN,
     ) -> t.Step:
         """Change the given fields; the others are kept."""
-        return self._c._send(ops.update_step(step_id, thread_id=thread_id, parent_id=parent_id, root_run_id=root_run_id, type=type, name=name, input=input, output=output, metadata=metadata, tags=tags, start_time=start_time, end_time=end_time, error=error, environment=environment, generation=generation))  # noqa: E501
+        return self._c._send(
+            ops.update_step(
+                step_id,
+                thread_id=thread_id,
+                parent_id=parent_id,
+                root_run_id=root_run_id,
+                type=type,
+                name=name,
+                input=input,
+                output=output,
+                metadata=metadata,
+                tags=tags,
+                start_time=start_time,
+                end_time=end_time,
+                error=error,
+                environment=environment,
+                generation=generation,
+            )
+        )
 
     def delete(self, step_id: str) -> None:
         """Delete a step."""
@@ -195,7 +296,21 @@ class Steps:
         include_total: bool = True,
     ) -> SyncPage[t.Step]:
         """Steps matching the filters, newest first; iterate the page to walk all pages."""
-        return self._c._page(ops.search_steps(thread_id=thread_id, type=type, filters=filters, first=first, after=after, before=before, limit=limit, offset=offset, order_by=None, order=order, include_total=include_total))  # noqa: E501
+        return self._c._page(
+            ops.search_steps(
+                thread_id=thread_id,
+                type=type,
+                filters=filters,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=None,
+                order=order,
+                include_total=include_total,
+            )
+        )
 
 
 class Users:
@@ -208,11 +323,17 @@ class Users:
         self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN, id: str | None = NOT_GIVEN
     ) -> t.Participant:
         """Create a participant (``ConflictError`` if the identifier is taken)."""
-        return self._c._send(ops.create_participant(identifier=identifier, metadata=metadata, id=id))
+        return self._c._send(
+            ops.create_participant(identifier=identifier, metadata=metadata, id=id)
+        )
 
-    def get_or_create(self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN) -> t.Participant:
+    def get_or_create(
+        self, *, identifier: str, metadata: dict[str, Any] = NOT_GIVEN
+    ) -> t.Participant:
         """The participant with this identifier, created if missing."""
-        return self._c._send(ops.get_or_create_participant(identifier=identifier, metadata=metadata))
+        return self._c._send(
+            ops.get_or_create_participant(identifier=identifier, metadata=metadata)
+        )
 
     def get(self, participant_id: str) -> t.Participant:
         """A participant by id."""
@@ -230,7 +351,9 @@ class Users:
         metadata: dict[str, Any] | None = NOT_GIVEN,
     ) -> t.Participant:
         """Change the identifier or metadata."""
-        return self._c._send(ops.update_participant(participant_id, identifier=identifier, metadata=metadata))  # noqa: E501
+        return self._c._send(
+            ops.update_participant(participant_id, identifier=identifier, metadata=metadata)
+        )
 
     def delete(self, participant_id: str) -> None:
         """Delete a participant; their threads remain, without a participant."""
@@ -248,7 +371,19 @@ class Users:
         include_total: bool = True,
     ) -> SyncPage[t.Participant]:
         """Participants, newest first; iterate the page to walk all pages."""
-        return self._c._page(ops.search_participants(filters=filters, first=first, after=after, before=before, limit=limit, offset=offset, order_by=None, order=None, include_total=include_total))  # noqa: E501
+        return self._c._page(
+            ops.search_participants(
+                filters=filters,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=None,
+                order=None,
+                include_total=include_total,
+            )
+        )
 
 
 class Keys:

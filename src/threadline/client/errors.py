@@ -1,4 +1,4 @@
-"""SDK errors: ``ThreadlineError > APIError > APIStatusError > NotFoundError / ConflictError / ...``."""
+"""SDK errors: ``ThreadlineError > APIError > APIStatusError > NotFoundError / ...``."""
 
 from __future__ import annotations
 

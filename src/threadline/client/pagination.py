@@ -52,7 +52,7 @@ class SyncPage(_Page[M]):
             return None
         return SyncPage(self._send(op), op, self._send)
 
-    def __iter__(self) -> Iterator[M]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[M]:
         page: SyncPage[M] | None = self
         while page is not None:
             yield from page.data

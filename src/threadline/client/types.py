@@ -195,7 +195,7 @@ class StepUpdate(_Request):
 class BatchStep(StepCreate):
     """A step in a batch: the id is required so that sending the batch again changes nothing."""
 
-    id: str = Field(min_length=1, max_length=256)  # type: ignore[assignment]
+    id: str = Field(min_length=1, max_length=256)
 
 
 class StepBatch(_Request):

@@ -1,1 +1,1 @@
-"""Domain rules shared by every surface: ids, time, errors and the filter engine. No HTTP, no SQL I/O."""
+"""Domain rules shared by every surface: ids, time, errors, filters. No HTTP, no SQL."""

@@ -175,9 +175,7 @@ def parse_filters(resource: str, filters: Iterable[Mapping[str, Any] | Any]) -> 
         path = tuple(p for p in (path_text or "").split(".") if p)
         if path and spec.kind not in ("json", "step_match"):
             raise _fail(index, "path", f"field {spec.name!r} takes no path")
-        allowed = (
-            JSON_ROOT_OPERATORS if spec.kind == "json" and not path else OPERATORS[spec.kind]
-        )
+        allowed = JSON_ROOT_OPERATORS if spec.kind == "json" and not path else OPERATORS[spec.kind]
         if not isinstance(op, str) or op not in allowed:
             raise _fail(
                 index,

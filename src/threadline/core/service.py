@@ -79,7 +79,9 @@ class Service:
     ) -> dict[str, Any]:
         changes = body.model_dump(exclude_unset=True)
         return await self.db.write(
-            lambda c: threads.update(c, project_id, thread_id, changes, merge_metadata=merge_metadata)
+            lambda c: threads.update(
+                c, project_id, thread_id, changes, merge_metadata=merge_metadata
+            )
         )
 
     async def upsert_thread(
@@ -170,9 +172,7 @@ class Service:
     async def delete_participant(self, project_id: str, participant_id: str) -> None:
         await self.db.write(participants.delete, project_id, participant_id)
 
-    async def search_participants(
-        self, project_id: str, q: t.ParticipantSearch
-    ) -> dict[str, Any]:
+    async def search_participants(self, project_id: str, q: t.ParticipantSearch) -> dict[str, Any]:
         conditions = parse_filters("participants", q.filters)
         page = _page(q)
         return await self.db.read(participants.search, project_id, conditions, page)

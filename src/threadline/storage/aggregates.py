@@ -66,7 +66,9 @@ def participant_token_count() -> ColumnElement[Any]:
         .select_from(
             steps.join(
                 threads,
-                sa.and_(threads.c.project_id == steps.c.project_id, threads.c.id == steps.c.thread_id),
+                sa.and_(
+                    threads.c.project_id == steps.c.project_id, threads.c.id == steps.c.thread_id
+                ),
             )
         )
         .where(

@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Row
+
+AnyRow = Row[*tuple[Any, ...]]
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

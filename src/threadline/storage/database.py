@@ -67,6 +67,12 @@ def _storage_error(exc: Exception) -> Exception:
         return Conflict(f"conflicts with an existing row: {exc.orig}")
     if isinstance(exc, sa.exc.DataError):
         return InvalidInput(f"a value cannot be stored: {exc.orig}")
+    if isinstance(exc, sa.exc.DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
+        if state.startswith("22"):  # SQL data exception: the client's value, not our fault
+            return InvalidInput(f"a value cannot be stored: {exc.orig}")
+        if state.startswith("23"):
+            return Conflict(f"conflicts with an existing row: {exc.orig}")
     return exc
 
 
@@ -98,7 +104,7 @@ class Database:
     async def ping(self) -> bool:
         try:
             await self.read(lambda c: c.exec_driver_sql("SELECT 1").scalar())
-        except Exception:  # noqa: BLE001 - health check reports any failure as "down"
+        except Exception:
             log.exception("database ping failed")
             return False
         return True
@@ -129,6 +135,7 @@ class SQLiteDatabase(Database):
         self._writer_conn: Connection | None = None
         self._queue: list[tuple[Op[Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
 
     async def read(self, fn: Op[T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -147,7 +154,7 @@ class SQLiteDatabase(Database):
         self._queue.append((fn, args, fut))
         if not self._flushing:
             self._flushing = True
-            loop.create_task(self._flush())
+            self._flusher = loop.create_task(self._flush())
         return await fut
 
     async def _flush(self) -> None:
@@ -192,13 +199,13 @@ class SQLiteDatabase(Database):
                     savepoint = conn.begin_nested()
                     try:
                         value = fn(conn, *args)
-                    except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                    except Exception as exc:
                         savepoint.rollback()
                         outcomes.append((False, _storage_error(exc)))
                     else:
                         savepoint.commit()
                         outcomes.append((True, value))
-        except Exception as exc:  # noqa: BLE001 - the group did not commit: nobody succeeded
+        except Exception as exc:
             error = _storage_error(exc)
             if self._writer_conn is not None and self._writer_conn.invalidated:
                 self._writer_conn = None

@@ -14,9 +14,7 @@ def insert(table: sa.Table, dialect: str) -> Any:
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
-def upsert(
-    table: sa.Table, dialect: str, key: Iterable[str], update: Iterable[str]
-) -> Any:
+def upsert(table: sa.Table, dialect: str, key: Iterable[str], update: Iterable[str]) -> Any:
     """INSERT ... ON CONFLICT (key) DO UPDATE SET each of ``update`` to the inserted value."""
     stmt = insert(table, dialect)
     columns = list(update)

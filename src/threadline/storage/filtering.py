@@ -28,29 +28,25 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+_SCALAR_OPS: dict[str, Callable[[Expr, Any], Expr]] = {
+    "eq": lambda col, value: col == value,
+    "neq": lambda col, value: col.is_distinct_from(value),
+    "gt": lambda col, value: col > value,
+    "gte": lambda col, value: col >= value,
+    "lt": lambda col, value: col < value,
+    "lte": lambda col, value: col <= value,
+    "in": lambda col, value: col.in_(value),
+    "nin": lambda col, value: sa.or_(col.is_(None), col.not_in(value)),
+    "ilike": lambda col, value: col.ilike(_like_pattern(value), escape="\\"),
+    "nilike": lambda col, value: sa.or_(
+        col.is_(None), sa.not_(col.ilike(_like_pattern(value), escape="\\"))
+    ),
+}
+
+
 def _compare(col: Expr, op: str, value: Any) -> Expr:
     """Scalar comparison with null-inclusive negations (``neq`` keeps rows where col is null)."""
-    if op == "eq":
-        return col == value
-    if op == "neq":
-        return col.is_distinct_from(value)
-    if op == "gt":
-        return col > value
-    if op == "gte":
-        return col >= value
-    if op == "lt":
-        return col < value
-    if op == "lte":
-        return col <= value
-    if op == "in":
-        return col.in_(value)
-    if op == "nin":
-        return sa.or_(col.is_(None), col.not_in(value))
-    if op == "ilike":
-        return col.ilike(_like_pattern(value), escape="\\")
-    if op == "nilike":
-        return sa.or_(col.is_(None), sa.not_(col.ilike(_like_pattern(value), escape="\\")))
-    raise ValueError(f"operator {op} on a scalar")  # parse_filters prevents this
+    return _SCALAR_OPS[op](col, value)
 
 
 def _positive(op: str) -> str:
@@ -75,7 +71,7 @@ def json_path_compare(col: Any, path: Sequence[str], op: str, value: Any) -> Exp
     return _compare(target.as_string(), op, value)
 
 
-def json_contains(col: Any, value: dict[str, Any], dialect: str) -> Expr:
+def json_contains(col: Expr, value: dict[str, Any], dialect: str) -> Expr:
     """``col @> value`` with PostgreSQL jsonb semantics, on both databases."""
     if dialect == "postgresql":
         return col.op("@>")(sa.bindparam(None, value, type_=JSONB))
@@ -113,10 +109,11 @@ def _sqlite_contains(expr: Any, value: Any) -> Expr:
 
 
 def _sqlite_element(each: Any, value: Any) -> Expr:
+    kind_col: Expr = each.c.type
     if value is None:
-        return each.c.type == "null"
+        return kind_col == "null"
     if isinstance(value, bool):
-        return each.c.type == ("true" if value else "false")
+        return kind_col == ("true" if value else "false")
     if isinstance(value, int | float):
         return sa.and_(each.c.type.in_(("integer", "real")), each.c.atom == value)
     if isinstance(value, str):
@@ -125,7 +122,7 @@ def _sqlite_element(each: Any, value: Any) -> Expr:
     return sa.case((each.c.type == kind, _sqlite_contains(each.c.value, value)), else_=sa.false())
 
 
-def json_array_overlaps(col: Any, values: list[str], dialect: str) -> Expr:
+def json_array_overlaps(col: Expr, values: list[str], dialect: str) -> Expr:
     """The JSON array in ``col`` shares at least one string with ``values``."""
     if dialect == "postgresql":
         return col.op("?|")(sa.cast(sa.literal(values, type_=sa.ARRAY(sa.Text)), sa.ARRAY(sa.Text)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,11 +12,12 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.core.errors import InvalidInput
 from threadline.core.timeutil import isoformat, parse_timestamp
+from threadline.storage.columns import AnyRow
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -52,7 +54,7 @@ def decode_cursor(cursor: str, field: str) -> dict[str, Any]:
 
 @dataclass
 class PageResult:
-    rows: list[Row[Any]]
+    rows: list[AnyRow]
     has_next_page: bool
     has_previous_page: bool
     start_cursor: str | None
@@ -77,7 +79,7 @@ def paginate(
     request: PageRequest,
     count_query: sa.Select[Any] | None,
     keyset: bool = True,
-    sort_value: Callable[[Row[Any]], Any] | None = None,
+    sort_value: Callable[[AnyRow], Any] | None = None,
 ) -> PageResult:
     """Run one page of ``query`` ordered by ``(order_col, id_col)``.
 
@@ -117,12 +119,12 @@ def paginate(
     if backwards:
         rows.reverse()
 
-    def cursor_for(row: Row[Any], position: int) -> str:
+    def cursor_for(row: AnyRow, position: int) -> str:
         if keyset:
-            value = sort_value(row) if sort_value else row._mapping[order_col.key]  # type: ignore[attr-defined]
+            value = sort_value(row) if sort_value else row._mapping[str(order_col.key)]
             if isinstance(value, datetime):
                 value = isoformat(value)
-            return encode_cursor({"k": [value, row._mapping[id_col.key]]})  # type: ignore[attr-defined]
+            return encode_cursor({"k": [value, row._mapping[str(id_col.key)]]})
         return encode_cursor({"o": offset + position})
 
     total = None
@@ -143,10 +145,8 @@ def _cursor_key(key: Any, field: str) -> tuple[Any, str]:
         raise InvalidInput(f"{field}: not a cursor returned by this server", field=field)
     value = key[0]
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(InvalidInput):
             value = parse_timestamp(value, field=field)
-        except InvalidInput:
-            pass
     return value, key[1]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from threadline.core.errors import Conflict, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
 from threadline.storage import aggregates
+from threadline.storage.columns import AnyRow
 from threadline.storage.filtering import compile_conditions
 from threadline.storage.pagination import PageRequest, count_of, paginate
 from threadline.storage.schema import participants, threads
@@ -25,7 +26,7 @@ COLUMNS = (
 )
 
 
-def to_wire(row: Row[Any]) -> dict[str, Any]:
+def to_wire(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
     return {
         "id": m["id"],
@@ -40,7 +41,7 @@ def _where_id(project_id: str, participant_id: str) -> Any:
     return sa.and_(participants.c.project_id == project_id, participants.c.id == participant_id)
 
 
-def _by_identifier(conn: Connection, project_id: str, identifier: str) -> Row[Any] | None:
+def _by_identifier(conn: Connection, project_id: str, identifier: str) -> AnyRow | None:
     return conn.execute(
         sa.select(*COLUMNS).where(
             participants.c.project_id == project_id, participants.c.identifier == identifier

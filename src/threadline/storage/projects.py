@@ -6,11 +6,12 @@ import hashlib
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.ids import api_key_secret, uuid7
 from threadline.core.timeutil import utcnow
+from threadline.storage.columns import AnyRow
 from threadline.storage.schema import api_keys, projects
 
 DEFAULT_PROJECT = "default"
@@ -20,12 +21,12 @@ def hash_key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _project(row: Row[Any]) -> dict[str, Any]:
+def _project(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
     return {"id": m["id"], "name": m["name"], "created_at": m["created_at"]}
 
 
-def _key(row: Row[Any]) -> dict[str, Any]:
+def _key(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
     return {
         "id": m["id"],
@@ -56,7 +57,9 @@ def list_projects(conn: Connection) -> list[dict[str, Any]]:
 
 def get_project(conn: Connection, id_or_name: str) -> dict[str, Any]:
     row = conn.execute(
-        sa.select(projects).where(sa.or_(projects.c.id == id_or_name, projects.c.name == id_or_name))
+        sa.select(projects).where(
+            sa.or_(projects.c.id == id_or_name, projects.c.name == id_or_name)
+        )
     ).first()
     if row is None:
         raise NotFound(f"project {id_or_name!r} not found")

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from threadline.core.errors import Conflict, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
+from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import upsert
 from threadline.storage.filtering import compile_conditions
 from threadline.storage.pagination import PageRequest, chunks, count_of, paginate
@@ -42,7 +43,7 @@ _ORDER = (
 )
 
 
-def to_wire(row: Row[Any]) -> dict[str, Any]:
+def to_wire(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
     out = {"id": m["id"], "created_at": m["created_at"]}
     for f in FIELDS:
@@ -68,16 +69,16 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def ensure_threads(
-    conn: Connection, project_id: str, wanted: dict[str, str | None]
-) -> int:
+def ensure_threads(conn: Connection, project_id: str, wanted: dict[str, str | None]) -> int:
     """Create the threads in ``wanted`` (id -> environment) that don't exist; returns how many."""
     if not wanted:
         return 0
     missing = dict(wanted)
     for part in chunks(sorted(wanted), 500):
         found = conn.execute(
-            sa.select(threads.c.id).where(threads.c.project_id == project_id, threads.c.id.in_(part))
+            sa.select(threads.c.id).where(
+                threads.c.project_id == project_id, threads.c.id.in_(part)
+            )
         ).scalars()
         for thread_id in found:
             missing.pop(thread_id, None)
@@ -118,9 +119,10 @@ def _touch_threads(conn: Connection, project_id: str, thread_ids: Iterable[str])
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
     step_id = data.get("id") or uuid7()
-    if data.get("id") and conn.execute(
-        sa.select(steps.c.id).where(_where_id(project_id, step_id))
-    ).first():
+    if (
+        data.get("id")
+        and conn.execute(sa.select(steps.c.id).where(_where_id(project_id, step_id))).first()
+    ):
         raise Conflict(f"step {step_id!r} exists", field="id")
     values = _normalise(data)
     values.setdefault("type", "undefined")
@@ -174,9 +176,7 @@ def upsert_batch(
     merged: dict[str, dict[str, Any]] = {}
     for item in items:
         merged.setdefault(item["id"], {}).update(item)
-    wanted = {
-        v["thread_id"]: v.get("environment") for v in merged.values() if v.get("thread_id")
-    }
+    wanted = {v["thread_id"]: v.get("environment") for v in merged.values() if v.get("thread_id")}
     created = ensure_threads(conn, project_id, wanted)
     now = utcnow()
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}

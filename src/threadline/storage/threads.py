@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.filters import Condition
@@ -14,13 +14,18 @@ from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
 from threadline.storage import participants as participant_store
 from threadline.storage import steps as step_store
+from threadline.storage.columns import AnyRow
 from threadline.storage.filtering import compile_conditions
 from threadline.storage.metadata_index import row_terms
 from threadline.storage.pagination import PageRequest, count_of, paginate
 from threadline.storage.schema import participants, thread_metadata_terms, threads
 
-ORDERABLE = {"createdAt": "created_at", "created_at": "created_at", "updatedAt": "updated_at",
-             "updated_at": "updated_at"}
+ORDERABLE = {
+    "createdAt": "created_at",
+    "created_at": "created_at",
+    "updatedAt": "updated_at",
+    "updated_at": "updated_at",
+}
 
 _JOIN = threads.outerjoin(
     participants,
@@ -44,7 +49,7 @@ _SELECT = sa.select(
 ).select_from(_JOIN)
 
 
-def to_wire(row: Row[Any]) -> dict[str, Any]:
+def to_wire(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
     participant = None
     if m["participant_id"] is not None and m["participant_identifier"] is not None:
@@ -76,8 +81,9 @@ def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
     return conn.execute(query).first() is not None
 
 
-def _index_metadata(conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any],
-                    *, replace: bool) -> None:
+def _index_metadata(
+    conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any], *, replace: bool
+) -> None:
     """Keep SQLite's metadata term index in step (PostgreSQL uses its GIN index)."""
     if conn.dialect.name != "sqlite":
         return
@@ -188,7 +194,7 @@ def update(
 def upsert(
     conn: Connection, project_id: str, thread_id: str, changes: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
-    """Update the thread if it exists, else create it with ``changes``; returns (thread, created)."""
+    """Update the thread if it exists, else create it; returns (thread, created)."""
     if exists(conn, project_id, thread_id):
         return update(conn, project_id, thread_id, changes), False
     insert_row(conn, project_id, {**changes, "id": thread_id})
@@ -248,8 +254,8 @@ def search(
 
 
 def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> int:
-    query = sa.select(sa.func.count()).select_from(threads).where(
-        *_where(conn, project_id, conditions)
+    query = (
+        sa.select(sa.func.count()).select_from(threads).where(*_where(conn, project_id, conditions))
     )
     return int(conn.execute(query).scalar_one())
 

@@ -67,7 +67,7 @@ IDENTIFIER_MAX = _max_length(participants.c.identifier)
 
 # --- export --------------------------------------------------------------------------------------
 
-_EXPORT = sa.select(
+_EXPORT: sa.Select[Any] = sa.select(
     threads.c.id,
     *(threads.c[name] for name in THREAD_COLUMNS),
     participants.c.identifier.label("participant_identifier"),
@@ -530,7 +530,9 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
     return counts
 
 
-def _reindex_metadata(conn: Connection, project_id: str, metadata: dict[str, dict[str, Any]]) -> None:
+def _reindex_metadata(
+    conn: Connection, project_id: str, metadata: dict[str, dict[str, Any]]
+) -> None:
     """Keep SQLite's metadata term index in step, as ``threads`` does for single writes."""
     if conn.dialect.name != "sqlite" or not metadata:
         return

@@ -1,0 +1,93 @@
+"""Storage contract: transactions, group commit, migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tests.conftest import Tenant
+from threadline.core.errors import Conflict, NotFound
+from threadline.storage import threads
+from threadline.storage.database import Database, normalize_url, redact
+from threadline.storage.migrate import current_revision, head_revision
+from threadline.storage.schema import threads as threads_table
+
+
+class Boom(Exception):
+    pass
+
+
+def _insert_then(conn: Connection, project_id: str, thread_id: str, fail: bool) -> str:
+    threads.insert_row(conn, project_id, {"id": thread_id})
+    if fail:
+        raise Boom(thread_id)
+    return thread_id
+
+
+def _ids(conn: Connection, project_id: str) -> set[str]:
+    query = sa.select(threads_table.c.id).where(threads_table.c.project_id == project_id)
+    return set(conn.execute(query).scalars())
+
+
+async def test_a_failing_write_leaves_nothing(db: Database, tenant: Tenant) -> None:
+    with pytest.raises(Boom):
+        await db.write(_insert_then, tenant.project_id, "half", True)
+    assert await db.read(_ids, tenant.project_id) == set()
+
+
+async def test_concurrent_writes_fail_alone(db: Database, tenant: Tenant) -> None:
+    """Grouped commits isolate each request: failures roll back only their own rows."""
+    results = await asyncio.gather(
+        *(db.write(_insert_then, tenant.project_id, f"c{i}", i % 5 == 0) for i in range(60)),
+        return_exceptions=True,
+    )
+    failed = {f"c{i}" for i in range(60) if i % 5 == 0}
+    assert {r.args[0] for r in results if isinstance(r, Boom)} == failed
+    assert await db.read(_ids, tenant.project_id) == {f"c{i}" for i in range(60)} - failed
+
+
+async def test_unique_violation_becomes_conflict(db: Database, tenant: Tenant) -> None:
+    await db.write(_insert_then, tenant.project_id, "dup", False)
+    with pytest.raises(Conflict):
+        await db.write(_insert_then, tenant.project_id, "dup", False)
+    # the writer is healthy afterwards
+    await db.write(_insert_then, tenant.project_id, "after", False)
+    assert await db.read(_ids, tenant.project_id) == {"dup", "after"}
+
+
+async def test_domain_errors_pass_through(db: Database, tenant: Tenant) -> None:
+    with pytest.raises(NotFound):
+        await db.read(threads.get, tenant.project_id, "missing")
+
+
+async def test_migrations_are_at_head_and_idempotent(db: Database) -> None:
+    await db.run_migrations()
+    await db.run_migrations()
+    assert await db.read(current_revision) == head_revision()
+
+
+async def test_migrations_run_on_an_empty_database(tmp_path: Any) -> None:
+    fresh = Database.create(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        await fresh.run_migrations()
+        assert await fresh.read(current_revision) == head_revision()
+        tables = await fresh.read(lambda c: set(sa.inspect(c).get_table_names()))
+        assert {"projects", "api_keys", "participants", "threads", "steps"} <= tables
+    finally:
+        await fresh.close()
+
+
+async def test_ping(db: Database) -> None:
+    assert await db.ping()
+
+
+def test_urls() -> None:
+    assert normalize_url("postgresql://u:p@h/db") == "postgresql+asyncpg://u:p@h/db"
+    assert normalize_url("postgres://h/db") == "postgresql+asyncpg://h/db"
+    assert normalize_url("sqlite+aiosqlite:///x.db") == "sqlite:///x.db"
+    assert normalize_url("/tmp/x.db") == "sqlite:////tmp/x.db"
+    assert "secret" not in redact("postgresql://u:secret@h/db")

@@ -1,0 +1,154 @@
+"""Steps and batched ingest through the SDK on a real server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from threadline import Client, ConflictError, NotFoundError, UnprocessableEntityError
+from threadline.client.types import Generation
+
+
+def test_step_crud(client: Client) -> None:
+    thread = client.threads.create()
+    step = client.steps.create(
+        thread_id=thread.id,
+        type="llm",
+        name="gpt-call",
+        input={"content": "hi"},
+        output={"content": "hello"},
+        metadata={"k": 1},
+        tags=["a"],
+        start_time="2025-01-01T00:00:00Z",
+        end_time="2025-01-01T00:00:02.5Z",
+        environment="prod",
+        generation=Generation(
+            model="gpt-4o",
+            provider="openai",
+            messages=[{"role": "user", "content": "hi"}],
+            message_completion={"role": "assistant", "content": "hello"},
+            token_count=12,
+            input_token_count=5,
+            output_token_count=7,
+            duration=2.5,
+        ),
+    )
+    got = client.steps.get(step.id)
+    assert got.thread_id == thread.id and got.type == "llm" and got.name == "gpt-call"
+    assert got.input == {"content": "hi"} and got.output == {"content": "hello"}
+    assert got.start_time is not None and got.end_time is not None
+    assert (got.end_time - got.start_time).total_seconds() == 2.5
+    assert got.generation is not None
+    assert got.generation.type == "chat" and got.generation.token_count == 12
+    assert got.generation.messages == [{"role": "user", "content": "hi"}]
+
+    updated = client.steps.update(step.id, output={"content": "bye"}, tags=["b"])
+    assert updated.output == {"content": "bye"} and updated.tags == ["b"]
+    assert updated.input == {"content": "hi"}, "absent fields are kept"
+    assert client.steps.update(step.id, error=None).error is None
+
+    client.steps.delete(step.id)
+    with pytest.raises(NotFoundError):
+        client.steps.get(step.id)
+    with pytest.raises(NotFoundError):
+        client.steps.update(step.id, name="x")
+
+
+def test_create_step_creates_missing_thread(client: Client) -> None:
+    step = client.steps.create(id="lonely", thread_id="new-thread", type="user_message")
+    assert client.threads.get("new-thread").steps[0].id == step.id  # type: ignore[index]
+    with pytest.raises(ConflictError):
+        client.steps.create(id="lonely")
+
+
+def test_steps_without_a_thread(client: Client) -> None:
+    step = client.steps.create(
+        type="llm", generation={"type": "completion", "prompt": "2+2=", "completion": "4"}
+    )
+    got = client.steps.get(step.id)
+    assert got.thread_id is None and got.generation is not None
+    assert got.generation.type == "completion" and got.generation.completion == "4"
+
+
+def test_batch_ingest_is_idempotent_and_accepts_children_first(client: Client) -> None:
+    batch = [
+        {"id": "child", "thread_id": "bt", "parent_id": "root", "type": "tool", "name": "search"},
+        {"id": "root", "thread_id": "bt", "type": "run", "name": "agent"},
+        {"id": "other", "thread_id": "bt2", "type": "user_message", "output": {"content": "x"}},
+    ]
+    first = client.steps.ingest(batch)
+    assert first.count == 3 and first.threads_created == 2
+    before = client.threads.get("bt")
+    second = client.steps.ingest(batch)
+    assert second.count == 3 and second.threads_created == 0
+    after = client.threads.get("bt")
+    assert [s.model_dump() for s in after.steps or []] == [
+        s.model_dump() for s in before.steps or []
+    ]
+    assert client.steps.get("child").parent_id == "root"
+    assert client.steps.list(thread_id="bt").total_count == 2
+
+
+def test_batch_merges_fields_present(client: Client) -> None:
+    client.steps.ingest(
+        [{"id": "m", "thread_id": "mt", "type": "run", "name": "n", "input": {"a": 1}}]
+    )
+    client.steps.ingest([{"id": "m", "output": {"b": 2}}])
+    got = client.steps.get("m")
+    assert got.name == "n" and got.input == {"a": 1} and got.output == {"b": 2}
+    assert got.thread_id == "mt"
+
+
+def test_batch_of_one_thousand(client: Client) -> None:
+    result = client.steps.ingest(
+        [
+            {"id": f"k{i}", "thread_id": f"kt{i % 10}", "type": "assistant_message"}
+            for i in range(1000)
+        ]
+    )
+    assert result.count == 1000 and result.threads_created == 10
+    assert client.threads.count() == 10
+    assert client.steps.list(limit=1).total_count == 1000
+
+
+def test_batch_limits_and_validation(client: Client) -> None:
+    with pytest.raises(UnprocessableEntityError) as err:
+        client.steps.ingest([{"id": f"x{i}"} for i in range(1001)])
+    assert err.value.field == "steps"
+    with pytest.raises(UnprocessableEntityError) as err:
+        client.steps.ingest([{"id": "ok", "thread_id": "vt"}, {"thread_id": "vt"}])
+    assert err.value.field == "steps[1].id"
+    with pytest.raises(UnprocessableEntityError) as err:
+        client.steps.ingest([{"id": "ok", "type": "not-a-type"}])
+    assert err.value.field == "steps[0].type"
+    # nothing of the rejected batches was written
+    with pytest.raises(NotFoundError):
+        client.threads.get("vt")
+    with pytest.raises(NotFoundError):
+        client.steps.get("ok")
+
+
+def test_list_steps_by_thread_and_type(client: Client) -> None:
+    client.steps.ingest(
+        [
+            {
+                "id": f"l{i}",
+                "thread_id": "lt",
+                "type": "user_message" if i % 2 else "assistant_message",
+            }
+            for i in range(10)
+        ]
+    )
+    page = client.steps.list(thread_id="lt", type="user_message", first=2)
+    assert page.total_count == 5
+    assert sorted(s.id for s in page) == ["l1", "l3", "l5", "l7", "l9"]
+    asc = client.steps.list(thread_id="lt", order="asc", limit=10).data
+    desc = client.steps.list(thread_id="lt", order="desc", limit=10).data
+    assert [s.id for s in asc] == [s.id for s in reversed(desc)]
+
+
+def test_unicode_and_large_payloads(client: Client) -> None:
+    text = "日本語 🧵 ünïcödé " * 2000
+    big = {"content": text, "list": list(range(5000))}
+    step = client.steps.create(thread_id="u", type="user_message", output=big, name="名前")
+    got = client.steps.get(step.id)
+    assert got.output == big and got.name == "名前"
