@@ -153,7 +153,6 @@ def start_server(
         **os.environ,
         "THREADLINE_DATA_DIR": str(data_dir),
         "THREADLINE_BOOTSTRAP_API_KEY": "bootstrap-" + secrets.token_hex(16),
-        "THREADLINE_DATABASE_URL": database_url,
         **(env or {}),
     }
     with log.open("wb") as out:
@@ -161,11 +160,12 @@ def start_server(
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "--factory",
-                "threadline.api.app:app_from_env",
+                "threadline",
+                "serve",
                 "--port",
                 str(port),
+                "--database",
+                database_url,
                 "--log-level",
                 "warning",
             ],

@@ -1,4 +1,7 @@
-"""Alembic migrations, run at start-up (and by ``threadline migrate``) on the open connection."""
+"""Alembic migrations, run at start-up (and by ``threadline migrate``) on the open connection.
+
+Each feature adds its revisions on a branch off ``0001_core``; ``upgrade heads`` applies them all.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +29,16 @@ def upgrade(conn: Connection) -> None:
     """Upgrade the schema to the newest revision; safe when several processes start at once."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_ID})")
-    command.upgrade(_config(conn), "head")
+    command.upgrade(_config(conn), "heads")
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The applied revisions, comma-separated (features add independent branches off core)."""
+    heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) if heads else None
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    """The newest revisions, comma-separated, in the same form as :func:`current_revision`."""
+    heads = ScriptDirectory.from_config(_config()).get_heads()
+    return ",".join(sorted(heads)) if heads else None

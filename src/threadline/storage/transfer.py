@@ -410,7 +410,8 @@ def _stored_threads(
             threads.c.project_id == project_id, threads.c.id.in_(part)
         )
         for row in conn.execute(query):
-            out[row.id] = {name: row._mapping[name] for name in THREAD_COLUMNS}
+            values = row._asdict()
+            out[values.pop("id")] = values
     return out
 
 
@@ -425,9 +426,8 @@ def _stored_steps(
             steps.c.project_id == project_id, steps.c.thread_id.in_(part)
         )
         for row in conn.execute(query):
-            out.setdefault(row.thread_id, {})[row.id] = {
-                name: row._mapping[name] for name in STEP_COLUMNS
-            }
+            values = row._asdict()
+            out.setdefault(values["thread_id"], {})[values.pop("id")] = values
     return out
 
 
@@ -550,3 +550,13 @@ def _reindex_metadata(
     ]
     if terms:
         conn.execute(thread_metadata_terms.insert(), terms)
+
+
+def analyze(conn: Connection) -> None:
+    """Refresh PostgreSQL's planner statistics during and after a bulk import.
+
+    Without them the planner keeps the estimates of the (nearly) empty tables it last saw and
+    may scan a whole project per batch; SQLite's planner needs no statistics for these queries.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE participants, threads, steps")
