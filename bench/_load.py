@@ -135,10 +135,13 @@ class LoadGenerator:
             raise RuntimeError("use LoadGenerator as an async context manager")
         return self._session
 
-    async def send(self, request: Request) -> tuple[int, bytes]:
+    async def send(self, request: Request, *, seconds: float | None = None) -> tuple[int, bytes]:
         """One request outside a measurement (seeding, probes): its status and body."""
         async with self.session.request(
-            request.method, self.base_url + request.path, data=request.body
+            request.method,
+            self.base_url + request.path,
+            data=request.body,
+            timeout=aiohttp.ClientTimeout(total=seconds or self.timeout),
         ) as resp:
             return resp.status, await resp.read()
 

@@ -25,7 +25,18 @@ def test_sync_and_async_clients_have_the_same_methods() -> None:
     compared = 0
     pairs = [(_sync.Client, _async.AsyncClient)] + [
         (getattr(_sync, name), getattr(_async, name))
-        for name in ("Threads", "Steps", "Users", "Keys")
+        for name in (
+            "Threads",
+            "Steps",
+            "Users",
+            "Keys",
+            "Scores",
+            "Attachments",
+            "Generations",
+            "Datasets",
+            "Experiments",
+            "Prompts",
+        )
     ]
     for sync_cls, async_cls in pairs:
         sync_methods, async_methods = _public(sync_cls), _public(async_cls)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -29,11 +29,58 @@ class Settings(BaseModel):
         64 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
     db_readers: int = Field(4, ge=1, description="SQLite reader threads.")
-    db_pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size.")
+    db_pool_size: int = Field(20, ge=1, description="PostgreSQL connection pool size.")
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a process trusts a checked API key (revocation delay)."
     )
     log_level: str = Field("info", description="uvicorn log level.")
+    langgraph_reducers: str | None = Field(
+        None,
+        description='JSON {"graph_id": {"channel": "add_messages" | "append" | "last"}}; '
+        'graph "*" applies to all. Channels not named keep the last value written.',
+    )
+    ttl_sweep_seconds: float = Field(
+        300.0, gt=0, description="How often expired thread TTLs are applied."
+    )
+    stream_heartbeat_seconds: float = Field(
+        5.0, gt=0, description="Seconds between heartbeats on an idle thread event stream."
+    )
+    event_retention_seconds: float = Field(
+        3600.0, gt=0, description="How long thread stream events are kept for resuming."
+    )
+    llm_url: str | None = Field(
+        None, description="OpenAI-compatible chat endpoint for thread titles (none: first message)."
+    )
+    llm_api_key: str | None = Field(None, description="Bearer key for the title endpoint.")
+    llm_model: str = Field("gpt-4.1", description="Model asked for thread titles.")
+    # attachments and files (issue 5)
+    file_store: Literal["local", "s3"] = Field(
+        "local", description="Where attachment bytes live: the data dir's files/ folder, or S3."
+    )
+    max_file_bytes: int = Field(
+        32 * 1024 * 1024, ge=1, description="Largest attachment accepted (413 above)."
+    )
+    file_url_seconds: int = Field(
+        3600, ge=1, description="How long a signed file URL handed out on a read stays valid."
+    )
+    signing_secret: str | None = Field(
+        None,
+        description="HMAC key of signed file URLs; default: generated once, kept in the database.",
+    )
+    public_url: str | None = Field(
+        None, description="Base URL put in front of signed file links (default: relative links)."
+    )
+    file_sweep_seconds: float = Field(
+        2.0, gt=0, description="How often files of deleted threads and steps are removed."
+    )
+    s3_bucket: str | None = Field(None, description="Bucket for file_store=s3.")
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint (MinIO, R2, ...); default: AWS."
+    )
+    s3_region: str | None = Field(None, description="S3 region.")
+    s3_prefix: str = Field("", description="Key prefix inside the bucket.")
+    s3_access_key_id: str | None = Field(None, description="Default: the AWS credential chain.")
+    s3_secret_access_key: str | None = Field(None, description="Default: the AWS credential chain.")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

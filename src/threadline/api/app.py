@@ -15,19 +15,49 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from threadline._version import __version__
-from threadline.api import participants, projects, steps, threads
+from threadline.api import (
+    attachments,
+    datasets,
+    experiments,
+    generations,
+    messages,
+    participants,
+    projects,
+    prompts,
+    scores,
+    steps,
+    threads,
+)
 from threadline.api.auth import KeyChecker
 from threadline.api.errors import error_body
 from threadline.api.paths import RawPathSegments
 from threadline.api.responses import json_response
 from threadline.api.routing import Endpoint, make_route, openapi
+from threadline.compat.langgraph import routes as langgraph
+from threadline.core.attachments import Files
+from threadline.core.evaluation import Evaluation
+from threadline.core.prompts import Prompts
 from threadline.core.service import Service
+from threadline.core.state_service import StateService
 from threadline.settings import Settings
 from threadline.storage.database import Database
 
 log = logging.getLogger("threadline")
 
-ROUTERS = (threads.router, steps.router, participants.router, projects.router)
+ROUTERS = (
+    threads.router,
+    steps.router,
+    participants.router,
+    projects.router,
+    messages.router,
+    # evaluation and prompts
+    scores.router,
+    attachments.router,
+    generations.router,
+    datasets.router,
+    experiments.router,
+    prompts.router,
+)
 
 
 def endpoints() -> list[Endpoint]:
@@ -53,9 +83,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.state.db = database
         app.state.service = service
         app.state.auth = KeyChecker(service, settings.key_cache_seconds)
+        app.state.states = StateService.from_settings(database, settings)
+        app.state.states.start_sweeper(settings.ttl_sweep_seconds)
+        app.state.files = await Files.open(database, settings)
+        app.state.files.start_sweeper()
+        service.links = app.state.files.links
+        app.state.evaluation = Evaluation(database, app.state.files.links)
+        app.state.prompts = Prompts(database)
         try:
             yield
         finally:
+            await app.state.files.close()
+            await app.state.states.close()
             if owns_db:
                 await database.close()
 
@@ -89,6 +128,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         Route("/health", health, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
+        *langgraph.routes(),  # first: Starlette tries routes in order, these are hot
         *(make_route(ep) for ep in endpoints()),
     ]
     app = Starlette(

@@ -7,6 +7,7 @@ from typing import Any
 from threadline.api.responses import json_response
 from threadline.api.routing import Ctx, QueryParam, Router, parse_query, validate
 from threadline.client import types as t
+from threadline.core.errors import InvalidInput
 
 router = Router("/v1", tag="threads")
 
@@ -99,3 +100,56 @@ async def count_threads(ctx: Ctx, body: t.ThreadCount) -> Any:
 async def export_threads(ctx: Ctx, body: t.ThreadExport) -> Any:
     """Pages of threads with their steps, oldest first."""
     return await ctx.service.export_threads(ctx.project_id, body)
+
+
+# --- thread state and events (the checkpoints LangGraph clients read through /threads) --------
+
+
+def _empty_state(thread_id: str) -> dict[str, Any]:
+    return {"thread_id": thread_id, "values": {}, "next": [], "tasks": [], "interrupts": []}
+
+
+@router.get(
+    "/threads/{thread_id}/state",
+    response=t.ThreadState,
+    query=[QueryParam("checkpoint_id", "The state at this checkpoint (default: the latest).")],
+)
+async def get_thread_state(ctx: Ctx, _: None) -> Any:
+    """A thread's state: values, next nodes, tasks and checkpoint (empty if it has none)."""
+    thread_id = ctx.path("thread_id")
+    checkpoint_id = ctx.request.query_params.get("checkpoint_id") or None
+    state = await ctx.request.app.state.states.get_state(
+        ctx.project_id, thread_id, checkpoint_id=checkpoint_id
+    )
+    return state or _empty_state(thread_id)
+
+
+@router.get(
+    "/threads/{thread_id}/history",
+    response=list[t.ThreadState],
+    query=[
+        QueryParam("limit", "Checkpoints to return, newest first (1-1000, default 10).", "integer"),
+        QueryParam("before", "Only checkpoints older than this checkpoint id."),
+    ],
+)
+async def get_thread_history(ctx: Ctx, _: None) -> Any:
+    """A thread's checkpoints, newest first (every branch)."""
+    params = parse_query(
+        ctx.request, [QueryParam("limit", "", "integer"), QueryParam("before", "")]
+    )
+    limit = params.get("limit", 10)
+    if not 1 <= limit <= t.MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {t.MAX_PAGE_SIZE}", field="limit")
+    return await ctx.request.app.state.states.history(
+        ctx.project_id, ctx.path("thread_id"), limit=limit, before=params.get("before")
+    )
+
+
+@router.post(
+    "/threads/{thread_id}/events", body=t.ThreadEventCreate, response=t.ThreadEvent, status=201
+)
+async def publish_thread_event(ctx: Ctx, body: t.ThreadEventCreate) -> Any:
+    """Append an event to the thread's stream (LangGraph clients get it from join_stream)."""
+    return await ctx.request.app.state.states.publish(
+        ctx.project_id, ctx.path("thread_id"), event=body.event, data=body.data, mode=body.mode
+    )

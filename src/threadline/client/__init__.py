@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
     )
     from threadline.client.pagination import AsyncPage, SyncPage
+    from threadline.client.thread import Attachment, Message, Thread
 
 _HOMES = {
     "AsyncClient": "threadline.client._async",
@@ -39,6 +40,9 @@ _HOMES = {
     "AsyncPage": "threadline.client.pagination",
     "SyncPage": "threadline.client.pagination",
     "types": "threadline.client",
+    "Attachment": "threadline.client.thread",
+    "Message": "threadline.client.thread",
+    "Thread": "threadline.client.thread",
 }
 
 __all__ = [
@@ -49,16 +53,19 @@ __all__ = [
     "APITimeoutError",
     "AsyncClient",
     "AsyncPage",
+    "Attachment",
     "AuthenticationError",
     "BadRequestError",
     "Client",
     "ConflictError",
     "InternalServerError",
+    "Message",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
     "SyncPage",
+    "Thread",
     "ThreadlineError",
     "UnprocessableEntityError",
     "types",

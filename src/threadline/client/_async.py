@@ -5,6 +5,7 @@ HTTP goes through httpx over the ``httpx-aiohttp`` transport: httpx's own async 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from threadline.client._base import (
     transport_error,
 )
 from threadline.client._ops import NOT_GIVEN, Op
+from threadline.client._tyler import AsyncTyler
 from threadline.client.pagination import AsyncPage
 
 T = TypeVar("T")
@@ -188,6 +190,38 @@ class Threads:
             ops.export_threads(filters=filters, metadata=metadata, page=page, page_size=page_size)
         )
 
+    async def state(self, thread_id: str, *, checkpoint_id: str | None = None) -> t.ThreadState:
+        """The thread's state at its latest checkpoint (or at ``checkpoint_id``)."""
+        return await self._c._send(ops.get_thread_state(thread_id, checkpoint_id=checkpoint_id))
+
+    async def history(
+        self, thread_id: str, *, limit: int = 10, before: str | None = None
+    ) -> Sequence[t.ThreadState]:
+        """The thread's checkpoints, newest first (older than ``before`` if given)."""
+        return await self._c._send(ops.get_thread_history(thread_id, limit=limit, before=before))
+
+    async def publish_event(
+        self, thread_id: str, *, event: str, data: Any = None, mode: str = "run"
+    ) -> t.ThreadEvent:
+        """Append an event to the thread's stream (``mode`` ``run`` or ``lifecycle``)."""
+        return await self._c._send(
+            ops.publish_thread_event(thread_id, event=event, data=data, mode=mode)
+        )
+
+    async def analytics(self, thread_id: str) -> t.ThreadAnalytics:
+        """Token usage, latency, message counts and tool calls, computed by the server."""
+        return await self._c._send(ops.thread_analytics(thread_id))
+
+    async def generate_title(self, thread_id: str) -> t.ThreadTitle:
+        """Title the thread (LLM if the server has one, else its first user message)."""
+        return await self._c._send(ops.generate_title(thread_id))
+
+    async def find_by_platform(
+        self, platform: str, properties: dict[str, str] | None = None, *, limit: int = 100
+    ) -> t.ThreadsFound:
+        """Threads referenced on a platform, e.g. ``("slack", {"thread_ts": ts})``."""
+        return await self._c._send(ops.threads_by_platform(platform, properties, limit=limit))
+
 
 class Steps:
     def __init__(self, client: AsyncClient) -> None:
@@ -316,6 +350,18 @@ class Steps:
             )
         )
 
+    async def add_reaction(self, step_id: str, emoji: str, user_id: str) -> t.ReactionResult:
+        """Add a user's reaction (``changed`` is False if it was already there)."""
+        return await self._c._send(ops.add_reaction(step_id, emoji, user_id))
+
+    async def remove_reaction(self, step_id: str, emoji: str, user_id: str) -> t.ReactionResult:
+        """Remove a user's reaction (``changed`` is False if there was none)."""
+        return await self._c._send(ops.remove_reaction(step_id, emoji, user_id))
+
+    async def get_reactions(self, step_id: str) -> t.Reactions:
+        """Emoji -> the users who reacted with it, in the order they did."""
+        return await self._c._send(ops.get_reactions(step_id))
+
 
 class Users:
     """Participants: the end users of an application."""
@@ -432,6 +478,13 @@ class AsyncClient:
         self.steps = Steps(self)
         self.users = Users(self)
         self.keys = Keys(self)
+        self.scores = Scores(self)
+        self.attachments = Attachments(self)
+        self.generations = Generations(self)
+        self.datasets = Datasets(self)
+        self.experiments = Experiments(self)
+        self.prompts = Prompts(self)
+        self.tyler = AsyncTyler(self)
 
     @property
     def base_url(self) -> str:
@@ -471,3 +524,666 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+# --- evaluation: scores, attachments, generations, datasets, experiments, prompts ----------------
+
+
+class Scores:
+    """Scores (HUMAN, AI or CODE) on steps, generations and experiment items."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(
+        self,
+        *,
+        name: str,
+        value: float,
+        type: t.ScoreType,
+        step_id: str | None = NOT_GIVEN,
+        generation_id: str | None = NOT_GIVEN,
+        experiment_item_id: str | None = NOT_GIVEN,
+        comment: str | None = NOT_GIVEN,
+        tags: list[str] = NOT_GIVEN,
+        label: str | None = NOT_GIVEN,
+        scorer: str | None = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.Score:
+        """Score a step, a generation or an experiment item."""
+        return await self._c._send(
+            ops.create_score(
+                name=name,
+                value=value,
+                type=type,
+                step_id=step_id,
+                generation_id=generation_id,
+                experiment_item_id=experiment_item_id,
+                comment=comment,
+                tags=tags,
+                label=label,
+                scorer=scorer,
+                id=id,
+            )
+        )
+
+    async def create_many(
+        self, scores: Sequence[Mapping[str, Any] | t.ScoreCreate], *, upsert: bool = False
+    ) -> list[t.Score]:
+        """Create up to 1,000 scores in one request (all or none); with ``upsert`` a score whose
+        ``id`` exists is replaced, so sending the same batch twice changes nothing."""
+        return await self._c._send(ops.create_scores(scores, upsert=upsert))
+
+    async def get(self, score_id: str) -> t.Score:
+        """A score (``NotFoundError`` if missing)."""
+        return await self._c._send(ops.get_score(score_id))
+
+    async def update(
+        self,
+        score_id: str,
+        *,
+        value: float = NOT_GIVEN,
+        comment: str | None = NOT_GIVEN,
+        name: str = NOT_GIVEN,
+        type: t.ScoreType = NOT_GIVEN,
+        tags: list[str] = NOT_GIVEN,
+        label: str | None = NOT_GIVEN,
+        scorer: str | None = NOT_GIVEN,
+    ) -> t.Score:
+        """Change the given fields; the others (e.g. the comment) are kept."""
+        return await self._c._send(
+            ops.update_score(
+                score_id,
+                value=value,
+                comment=comment,
+                name=name,
+                type=type,
+                tags=tags,
+                label=label,
+                scorer=scorer,
+            )
+        )
+
+    async def delete(self, score_id: str) -> None:
+        """Delete a score."""
+        return await self._c._send(ops.delete_score(score_id))
+
+    async def list(
+        self,
+        *,
+        filters: Filters = None,
+        step_id: str | None = None,
+        experiment_item_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order_by: str | None = None,
+        order: str | None = None,
+        include_total: bool = True,
+    ) -> AsyncPage[t.Score]:
+        """Scores matching the filters, newest first; iterate the page to walk all pages."""
+        return await self._c._page(
+            ops.search_scores(
+                filters=filters,
+                step_id=step_id,
+                experiment_item_id=experiment_item_id,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
+                order=order,
+                include_total=include_total,
+            )
+        )
+
+
+class Attachments:
+    """Files and links on threads and steps; stored files get signed, expiring URLs."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(
+        self,
+        *,
+        thread_id: str | None = NOT_GIVEN,
+        step_id: str | None = NOT_GIVEN,
+        content: bytes | str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        url: str | None = NOT_GIVEN,
+        object_key: str | None = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        mime: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.Attachment:
+        """Attach bytes (``content``), a local file (``path``), an uploaded ``object_key`` or a
+        link (``url``) to a thread, or to a step (``PayloadTooLargeError`` over the limit)."""
+        return await self._c._send(
+            ops.create_attachment(
+                content=content,
+                path=path,
+                thread_id=thread_id,
+                step_id=step_id,
+                url=url,
+                object_key=object_key,
+                name=name,
+                mime=mime,
+                metadata=metadata,
+                id=id,
+            )
+        )
+
+    async def upsert(
+        self,
+        attachment_id: str,
+        *,
+        thread_id: str | None = NOT_GIVEN,
+        step_id: str | None = NOT_GIVEN,
+        content: bytes | str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        url: str | None = NOT_GIVEN,
+        object_key: str | None = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        mime: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+    ) -> t.Attachment:
+        """Create the attachment with this id, or change the fields given if it exists."""
+        return await self._c._send(
+            ops.create_attachment(
+                content=content,
+                path=path,
+                upsert_id=attachment_id,
+                thread_id=thread_id,
+                step_id=step_id,
+                url=url,
+                object_key=object_key,
+                name=name,
+                mime=mime,
+                metadata=metadata,
+            )
+        )
+
+    async def get(self, attachment_id: str) -> t.Attachment:
+        """An attachment; ``url`` is a fresh signed download link for a stored file."""
+        return await self._c._send(ops.get_attachment(attachment_id))
+
+    async def update(
+        self,
+        attachment_id: str,
+        *,
+        name: str = NOT_GIVEN,
+        mime: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] | None = NOT_GIVEN,
+        url: str | None = NOT_GIVEN,
+        object_key: str | None = NOT_GIVEN,
+    ) -> t.Attachment:
+        """Change the given fields; the others (e.g. metadata) are kept."""
+        return await self._c._send(
+            ops.update_attachment(
+                attachment_id,
+                name=name,
+                mime=mime,
+                metadata=metadata,
+                url=url,
+                object_key=object_key,
+            )
+        )
+
+    async def delete(self, attachment_id: str) -> None:
+        """Delete an attachment and its file."""
+        return await self._c._send(ops.delete_attachment(attachment_id))
+
+    async def list(
+        self,
+        *,
+        thread_id: str | None = None,
+        step_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include_total: bool = True,
+    ) -> AsyncPage[t.Attachment]:
+        """Attachments, newest first; iterate the page to walk all pages."""
+        return await self._c._page(
+            ops.list_attachments(
+                thread_id=thread_id,
+                step_id=step_id,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                include_total=include_total,
+            )
+        )
+
+    async def url(self, attachment_id: str, *, expires_in: int | None = None) -> t.SignedUrl:
+        """A signed download URL (no API key needed) valid for ``expires_in`` seconds."""
+        return await self._c._send(ops.attachment_url(attachment_id, expires_in=expires_in))
+
+    async def download(self, attachment_id: str) -> bytes:
+        """The bytes of a stored file."""
+        return await self._c._send(ops.download_attachment(attachment_id))
+
+    async def create_upload(
+        self, *, mime: str | None = NOT_GIVEN, expires_in: int | None = NOT_GIVEN
+    ) -> t.FileUpload:
+        """An object key and a signed URL to PUT its bytes to; then attach it by object_key."""
+        return await self._c._send(ops.create_file_upload(mime=mime, expires_in=expires_in))
+
+
+class Generations:
+    """LLM calls (chat or completion), stored as llm steps."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(
+        self,
+        *,
+        type: t.GenerationType = NOT_GIVEN,
+        model: str | None = NOT_GIVEN,
+        provider: str | None = NOT_GIVEN,
+        messages: list[dict[str, Any]] | None = NOT_GIVEN,
+        message_completion: dict[str, Any] | None = NOT_GIVEN,
+        prompt: str | None = NOT_GIVEN,
+        completion: str | None = NOT_GIVEN,
+        settings: dict[str, Any] | None = NOT_GIVEN,
+        tools: list[dict[str, Any]] | None = NOT_GIVEN,
+        variables: dict[str, Any] | None = NOT_GIVEN,
+        prompt_id: str | None = NOT_GIVEN,
+        token_count: int | None = NOT_GIVEN,
+        input_token_count: int | None = NOT_GIVEN,
+        output_token_count: int | None = NOT_GIVEN,
+        tt_first_token: float | None = NOT_GIVEN,
+        duration: float | None = NOT_GIVEN,
+        token_throughput_in_seconds: float | None = NOT_GIVEN,
+        error: str | None = NOT_GIVEN,
+        thread_id: str | None = NOT_GIVEN,
+        parent_id: str | None = NOT_GIVEN,
+        name: str | None = NOT_GIVEN,
+        tags: list[str] = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        start_time: Any = NOT_GIVEN,
+        end_time: Any = NOT_GIVEN,
+        environment: str | None = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.Step:
+        """Log a generation (an llm step, in ``thread_id`` if given); returns that step."""
+        return await self._c._send(
+            ops.create_generation(
+                type=type,
+                model=model,
+                provider=provider,
+                messages=messages,
+                message_completion=message_completion,
+                prompt=prompt,
+                completion=completion,
+                settings=settings,
+                tools=tools,
+                variables=variables,
+                prompt_id=prompt_id,
+                token_count=token_count,
+                input_token_count=input_token_count,
+                output_token_count=output_token_count,
+                tt_first_token=tt_first_token,
+                duration=duration,
+                token_throughput_in_seconds=token_throughput_in_seconds,
+                error=error,
+                thread_id=thread_id,
+                parent_id=parent_id,
+                name=name,
+                tags=tags,
+                metadata=metadata,
+                start_time=start_time,
+                end_time=end_time,
+                environment=environment,
+                id=id,
+            )
+        )
+
+    async def get(self, generation_id: str) -> t.Step:
+        """A generation: the llm step carrying it."""
+        return await self._c._send(ops.get_generation(generation_id))
+
+    async def list(
+        self,
+        *,
+        filters: Filters = None,
+        thread_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order_by: str | None = None,
+        order: str | None = None,
+        include_total: bool = True,
+    ) -> AsyncPage[t.Step]:
+        """Generations matching the filters, newest first; iterate to walk all pages."""
+        return await self._c._page(
+            ops.search_generations(
+                filters=filters,
+                thread_id=thread_id,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                order_by=order_by,
+                order=order,
+                include_total=include_total,
+            )
+        )
+
+
+class Datasets:
+    """Datasets (key_value or generation) and their items."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(
+        self,
+        *,
+        name: str,
+        description: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        type: t.DatasetType = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.Dataset:
+        """Create a dataset (``ConflictError`` if the name is taken)."""
+        return await self._c._send(
+            ops.create_dataset(
+                name=name, description=description, metadata=metadata, type=type, id=id
+            )
+        )
+
+    async def get(self, dataset_id: str) -> t.Dataset:
+        """A dataset with its items."""
+        return await self._c._send(ops.get_dataset(dataset_id))
+
+    async def get_by_name(self, name: str) -> t.Dataset:
+        """A dataset, by name, with its items."""
+        return await self._c._send(ops.get_dataset_by_name(name))
+
+    async def update(
+        self,
+        dataset_id: str,
+        *,
+        name: str = NOT_GIVEN,
+        description: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] | None = NOT_GIVEN,
+    ) -> t.Dataset:
+        """Change the given fields; the others are kept."""
+        return await self._c._send(
+            ops.update_dataset(dataset_id, name=name, description=description, metadata=metadata)
+        )
+
+    async def delete(self, dataset_id: str) -> None:
+        """Delete a dataset with its items and experiments."""
+        return await self._c._send(ops.delete_dataset(dataset_id))
+
+    async def create_item(
+        self,
+        dataset_id: str,
+        *,
+        input: Any,
+        expected_output: Any = NOT_GIVEN,
+        intermediary_steps: list[Any] | None = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.DatasetItem:
+        """Add an item to a dataset."""
+        return await self._c._send(
+            ops.create_dataset_item(
+                dataset_id,
+                input=input,
+                expected_output=expected_output,
+                intermediary_steps=intermediary_steps,
+                metadata=metadata,
+                id=id,
+            )
+        )
+
+    async def add_step(
+        self, dataset_id: str, step_id: str, *, metadata: dict[str, Any] = NOT_GIVEN
+    ) -> t.DatasetItem:
+        """Add an item copying a step's input and output."""
+        return await self._c._send(
+            ops.add_to_dataset(dataset_id, "step", step_id=step_id, metadata=metadata)
+        )
+
+    async def add_generation(
+        self, dataset_id: str, generation_id: str, *, metadata: dict[str, Any] = NOT_GIVEN
+    ) -> t.DatasetItem:
+        """Add an item copying a generation's messages and completion."""
+        return await self._c._send(
+            ops.add_to_dataset(
+                dataset_id, "generation", generation_id=generation_id, metadata=metadata
+            )
+        )
+
+    async def get_item(self, item_id: str) -> t.DatasetItem:
+        """A dataset item."""
+        return await self._c._send(ops.get_dataset_item(item_id))
+
+    async def delete_item(self, item_id: str) -> None:
+        """Delete a dataset item."""
+        return await self._c._send(ops.delete_dataset_item(item_id))
+
+    async def list(
+        self,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include_total: bool = True,
+    ) -> AsyncPage[t.Dataset]:
+        """Datasets, newest first (without items); iterate the page to walk all pages."""
+        return await self._c._page(
+            ops.list_datasets(
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                include_total=include_total,
+            )
+        )
+
+
+class Experiments:
+    """Experiments on datasets (and prompts), with scored items."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def create(
+        self,
+        *,
+        name: str,
+        dataset_id: str | None = NOT_GIVEN,
+        prompt_id: str | None = NOT_GIVEN,
+        params: dict[str, Any] | None = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.Experiment:
+        """Create an experiment, on a dataset and a prompt version if given."""
+        return await self._c._send(
+            ops.create_experiment(
+                name=name, dataset_id=dataset_id, prompt_id=prompt_id, params=params, id=id
+            )
+        )
+
+    async def get(self, experiment_id: str) -> t.Experiment:
+        """An experiment with its items and their scores."""
+        return await self._c._send(ops.get_experiment(experiment_id))
+
+    async def list(
+        self,
+        *,
+        dataset_id: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include_total: bool = True,
+    ) -> AsyncPage[t.Experiment]:
+        """Experiments, newest first (without items); iterate the page to walk all pages."""
+        return await self._c._page(
+            ops.list_experiments(
+                dataset_id=dataset_id,
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                include_total=include_total,
+            )
+        )
+
+    async def delete(self, experiment_id: str) -> None:
+        """Delete an experiment with its items and their scores."""
+        return await self._c._send(ops.delete_experiment(experiment_id))
+
+    async def add_item(
+        self,
+        experiment_id: str,
+        *,
+        input: Any = NOT_GIVEN,
+        output: Any = NOT_GIVEN,
+        dataset_item_id: str | None = NOT_GIVEN,
+        experiment_run_id: str | None = NOT_GIVEN,
+        metadata: dict[str, Any] = NOT_GIVEN,
+        scores: Sequence[Mapping[str, Any] | t.ScoreCreate] = NOT_GIVEN,
+        id: str | None = NOT_GIVEN,
+    ) -> t.ExperimentItem:
+        """Record one result with its scores (in one transaction)."""
+        return await self._c._send(
+            ops.add_experiment_item(
+                experiment_id,
+                input=input,
+                output=output,
+                dataset_item_id=dataset_item_id,
+                experiment_run_id=experiment_run_id,
+                metadata=metadata,
+                scores=scores,
+                id=id,
+            )
+        )
+
+
+class Prompts:
+    """Prompt lineages and versions; ``Prompt.format_messages(**variables)`` renders one."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._c = client
+
+    async def get_or_create(
+        self,
+        *,
+        name: str,
+        template_messages: list[dict[str, Any]],
+        settings: dict[str, Any] = NOT_GIVEN,
+        tools: list[dict[str, Any]] | None = NOT_GIVEN,
+        variables: list[Any] | None = NOT_GIVEN,
+        variables_default_values: dict[str, Any] | None = NOT_GIVEN,
+        type: t.GenerationType = NOT_GIVEN,
+        description: str | None = NOT_GIVEN,
+    ) -> t.Prompt:
+        """The version with this content (key order and ``settings.provider`` do not matter),
+        or a new version of the lineage ``name``."""
+        return await self._c._send(
+            ops.get_or_create_prompt(
+                name=name,
+                template_messages=template_messages,
+                settings=settings,
+                tools=tools,
+                variables=variables,
+                variables_default_values=variables_default_values,
+                type=type,
+                description=description,
+            )
+        )
+
+    async def get_or_create_lineage(
+        self, name: str, *, description: str | None = NOT_GIVEN
+    ) -> t.PromptLineage:
+        """The lineage with this name, created (without versions) if missing."""
+        return await self._c._send(
+            ops.get_or_create_prompt_lineage(name=name, description=description)
+        )
+
+    async def get_lineage(self, lineage_id: str) -> t.PromptLineage:
+        """A prompt lineage by id."""
+        return await self._c._send(ops.get_prompt_lineage(lineage_id))
+
+    async def get(self, prompt_id: str) -> t.Prompt:
+        """A prompt version by id."""
+        return await self._c._send(ops.get_prompt(prompt_id))
+
+    async def get_by_name(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        thread_id: str | None = None,
+        participant_id: str | None = None,
+    ) -> t.Prompt:
+        """Version ``version``; without it the A/B rollout's pick (sticky per participant, else
+        thread) or the latest version."""
+        return await self._c._send(
+            ops.get_prompt_by_name(
+                name, version=version, thread_id=thread_id, participant_id=participant_id
+            )
+        )
+
+    async def versions(self, name: str) -> list[t.Prompt]:
+        """Every version of a lineage, newest first."""
+        return await self._c._send(ops.list_prompt_versions(name))
+
+    async def delete(self, name: str) -> None:
+        """Delete a lineage with all its versions."""
+        return await self._c._send(ops.delete_prompt(name))
+
+    async def get_rollouts(self, name: str) -> list[t.Rollout]:
+        """The lineage's A/B rollout (empty: the latest version is served)."""
+        return await self._c._send(ops.get_prompt_rollouts(name))
+
+    async def set_rollouts(
+        self, name: str, rollouts: Sequence[Mapping[str, Any] | t.RolloutItem]
+    ) -> list[t.Rollout]:
+        """Serve these versions with these percentages (summing to 100; empty: the latest)."""
+        return await self._c._send(ops.set_prompt_rollouts(name, rollouts))
+
+    async def list(
+        self,
+        *,
+        first: int | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        include_total: bool = True,
+    ) -> AsyncPage[t.PromptLineage]:
+        """Prompt lineages, newest first; iterate the page to walk all pages."""
+        return await self._c._page(
+            ops.list_prompts(
+                first=first,
+                after=after,
+                before=before,
+                limit=limit,
+                offset=offset,
+                include_total=include_total,
+            )
+        )

@@ -8,9 +8,9 @@ against a newer server.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 StepType = Literal[
     "run",
@@ -32,6 +32,11 @@ MAX_PAGE_SIZE = 1000
 MAX_BATCH_STEPS = 1000
 
 Id = Field(min_length=1, max_length=256)
+
+#: Tyler ``platforms``: ``{platform: {key: value}}`` references to external systems (strings only)
+PlatformName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+PlatformValue = Annotated[str, StringConstraints(max_length=256)]
+Platforms = dict[PlatformName, dict[PlatformName, PlatformValue]]
 
 
 class _Request(BaseModel):
@@ -114,6 +119,7 @@ class Participant(_Response):
     updated_at: datetime
     thread_count: int | None = Field(default=None, description="Set in lists.")
     last_engaged: datetime | None = Field(default=None, description="Set in lists.")
+    token_count: int | None = Field(default=None, description="Set in lists and reads.")
 
 
 class ParticipantSearch(_Request):
@@ -125,6 +131,48 @@ class ParticipantSearch(_Request):
     offset: int | None = Field(default=None, ge=0)
     order_by: OrderBy | None = None
     include_total: bool = True
+
+
+# --- scores and attachments (read with the steps and threads they are on) ------------------
+
+ScoreType = Literal["HUMAN", "AI", "CODE"]
+
+
+class Score(_Response):
+    """A named value on a step, a generation (an llm step) or an experiment item."""
+
+    id: str
+    name: str
+    type: str
+    value: float
+    label: str | None = None
+    scorer: str | None = None
+    comment: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    step_id: str | None = Field(default=None, description="The step or generation scored.")
+    experiment_item_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Attachment(_Response):
+    """A file (bytes in the file store) or a link, on a thread or one of its steps."""
+
+    id: str
+    thread_id: str | None = None
+    step_id: str | None = None
+    name: str
+    mime: str | None = None
+    size: int | None = Field(default=None, description="Bytes stored (None for a link).")
+    object_key: str | None = None
+    url: str | None = Field(
+        default=None,
+        description="A signed, expiring download URL for a stored file (usable without the API "
+        "key); the link itself for a link attachment.",
+    )
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
 
 
 # --- steps -----------------------------------------------------------------------------------
@@ -171,6 +219,12 @@ class StepCreate(_Request):
     error: str | None = None
     environment: str | None = None
     generation: Generation | None = None
+    # Tyler message fields
+    sequence: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    turn: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    source: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    platforms: Platforms | None = None
 
 
 class StepUpdate(_Request):
@@ -190,6 +244,11 @@ class StepUpdate(_Request):
     error: str | None = None
     environment: str | None = None
     generation: Generation | None = None
+    sequence: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    turn: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    source: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    platforms: Platforms | None = None
 
 
 class BatchStep(StepCreate):
@@ -225,6 +284,14 @@ class Step(_Response):
     error: str | None = None
     environment: str | None = None
     generation: Generation | None = None
+    sequence: int | None = None
+    turn: int | None = None
+    source: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    platforms: dict[str, dict[str, str]] | None = None
+    reactions: dict[str, list[str]] = Field(default_factory=dict)
+    scores: list[Score] | None = Field(default=None, description="Set when read.")
+    attachments: list[Attachment] | None = Field(default=None, description="Set when read.")
 
 
 class StepSearch(_Request):
@@ -257,6 +324,7 @@ class ThreadCreate(_Request):
     )
     environment: str | None = None
     status: ThreadStatus = "idle"
+    platforms: Platforms | None = None
 
 
 class ThreadUpdate(_Request):
@@ -269,6 +337,10 @@ class ThreadUpdate(_Request):
     participant_identifier: str | None = Field(default=None, min_length=1, max_length=512)
     environment: str | None = None
     status: ThreadStatus | None = None
+    platforms: Platforms | None = None
+    created_at: datetime | None = Field(
+        default=None, description="Used only when PUT creates the thread; ignored otherwise."
+    )
 
 
 class Thread(_Response):
@@ -282,7 +354,14 @@ class Thread(_Response):
     status: str = "idle"
     created_at: datetime
     updated_at: datetime
+    platforms: dict[str, dict[str, str]] = Field(default_factory=dict)
     steps: list[Step] | None = None
+    scores: list[Score] | None = Field(
+        default=None, description="The scores of its steps (set when read with its steps)."
+    )
+    attachments: list[Attachment] | None = Field(
+        default=None, description="All its attachments (set when read with its steps)."
+    )
 
 
 class ThreadSearch(_Request):
@@ -350,3 +429,509 @@ class ApiKeyCreated(ApiKeyInfo):
 
 class ApiKeyCreate(_Request):
     name: str | None = Field(default=None, max_length=200)
+
+
+# --- Tyler messages: reactions, platform and attribute lookups, analytics, titles ----------------
+
+
+class ReactionCreate(_Request):
+    emoji: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=256)
+
+
+class ReactionResult(_Response):
+    changed: bool = Field(description="False when the reaction was already there (or absent).")
+    reactions: dict[str, list[str]]
+
+
+class ReactionChange(_Request):
+    step_id: str = Field(min_length=1, max_length=256)
+    emoji: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=256)
+
+
+class ReactionBatch(_Request):
+    """Reactions to remove, then to add, on steps of one thread (in one transaction)."""
+
+    remove: list[ReactionChange] = Field(default_factory=list, max_length=MAX_BATCH_STEPS)
+    add: list[ReactionChange] = Field(default_factory=list, max_length=MAX_BATCH_STEPS)
+
+
+class ReactionBatchResult(_Response):
+    added: int
+    removed: int
+
+
+class StepIds(_Request):
+    ids: list[str] = Field(max_length=MAX_BATCH_STEPS)
+
+
+class PlatformSearch(_Request):
+    platform: PlatformName
+    properties: dict[PlatformName, PlatformValue] = Field(default_factory=dict)
+    include_steps: bool = False
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
+
+
+class AttributeSearch(_Request):
+    attributes: dict[str, Any] = Field(description="JSON containment on thread metadata.")
+    include_steps: bool = False
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(default=0, ge=0)
+    order_by: Literal["created_at", "updated_at"] = "created_at"
+
+
+class MessageSearch(_Request):
+    path: str = Field(
+        min_length=1,
+        max_length=512,
+        description="Dot path in the Tyler message, e.g. platforms.slack.ts or source.id.",
+    )
+    value: str | int | float | bool | None = None
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
+
+
+class ThreadList(_Response):
+    data: list[Thread]
+
+
+#: what the SDK returns for reactions and thread lookups (aliases: ``list`` is also a method name)
+Reactions = dict[str, list[str]]
+ThreadsFound = list[Thread]
+
+
+class StepList(_Response):
+    data: list[Step]
+
+
+class TokenUsage(_Response):
+    completion_tokens: int | float = 0
+    prompt_tokens: int | float = 0
+    total_tokens: int | float = 0
+
+
+class ModelUsage(TokenUsage):
+    calls: int = 0
+
+
+class TokenTotals(_Response):
+    overall: TokenUsage
+    by_model: dict[str, TokenUsage]
+
+
+class TimingStats(_Response):
+    total_latency: int | float
+    average_latency: int | float
+    message_count: int
+
+
+class ToolUsage(_Response):
+    tools: dict[str, int]
+    total_calls: int
+
+
+class ThreadAnalytics(_Response):
+    """A thread's message analytics (what ``threadline.Thread.analytics()`` computes locally)."""
+
+    tokens: TokenTotals
+    model_usage: dict[str, ModelUsage]
+    timing: TimingStats
+    message_counts: dict[str, int]
+    tool_usage: ToolUsage
+
+
+class ThreadTitle(_Response):
+    title: str
+    generated_by: Literal["llm", "first_message", "none"]
+    thread: Thread
+
+
+# --- evaluation: scores, attachments and files, generations, datasets, experiments -----------
+
+MAX_BATCH_SCORES = 1000
+DatasetType = Literal["key_value", "generation"]
+GenerationType = Literal["chat", "completion"]
+_Ref = Field(default=None, min_length=1, max_length=256)
+
+
+class PageQuery(_Request):
+    """Paging of the simple lists (datasets, experiments, prompts, attachments)."""
+
+    first: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
+    after: str | None = None
+    before: str | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
+    offset: int | None = Field(default=None, ge=0)
+    include_total: bool = True
+
+
+class ScoreCreate(_Request):
+    """A score on a step (``step_id``), a generation (``generation_id``, the same thing: a
+    generation is an llm step) or an experiment item; at least one of them."""
+
+    id: str | None = _Ref
+    name: str = Field(min_length=1, max_length=512)
+    type: ScoreType
+    value: float = Field(allow_inf_nan=False)
+    label: str | None = None
+    scorer: str | None = None
+    comment: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    step_id: str | None = _Ref
+    generation_id: str | None = _Ref
+    experiment_item_id: str | None = _Ref
+
+
+class ScoreBatch(_Request):
+    scores: list[ScoreCreate] = Field(max_length=MAX_BATCH_SCORES)
+    upsert: bool = Field(
+        default=False, description="Replace scores whose id exists (idempotent re-sends)."
+    )
+
+
+class ScoreUpdate(_Request):
+    """Fields present replace the stored ones; absent fields (e.g. the comment) are kept."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=512)
+    type: ScoreType | None = None
+    value: float | None = Field(default=None, allow_inf_nan=False)
+    label: str | None = None
+    scorer: str | None = None
+    comment: str | None = None
+    tags: list[str] | None = None
+
+
+class ScoreSearch(PageQuery):
+    filters: list[Filter] = Field(default_factory=list)
+    step_id: str | None = None
+    experiment_item_id: str | None = None
+    order_by: OrderBy | None = None
+
+
+class AttachmentCreate(_Request):
+    """A file (``content_base64``, or an ``object_key`` from a signed upload) or a link (``url``)
+    on a thread, or on a step (its thread is the step's)."""
+
+    id: str | None = _Ref
+    thread_id: str | None = _Ref
+    step_id: str | None = _Ref
+    name: str | None = Field(default=None, min_length=1, max_length=1024)
+    mime: str | None = Field(default=None, max_length=255)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    content_base64: str | None = Field(default=None, description="The file's bytes, base64.")
+    url: str | None = Field(default=None, max_length=8192, description="Link to a remote file.")
+    object_key: str | None = Field(default=None, max_length=1024)
+
+
+class AttachmentUpdate(_Request):
+    name: str | None = Field(default=None, min_length=1, max_length=1024)
+    mime: str | None = Field(default=None, max_length=255)
+    metadata: dict[str, Any] | None = None
+    url: str | None = Field(default=None, max_length=8192)
+    object_key: str | None = Field(default=None, max_length=1024)
+
+
+class AttachmentSearch(PageQuery):
+    thread_id: str | None = None
+    step_id: str | None = None
+
+
+class AttachmentContent(_Response):
+    id: str
+    name: str
+    mime: str | None = None
+    size: int
+    content_base64: str
+
+
+class SignedUrl(_Response):
+    url: str
+    expires_at: datetime
+
+
+class FileUploadCreate(_Request):
+    """Ask for a signed URL to ``PUT`` a file's bytes to (no API key needed on that request)."""
+
+    mime: str | None = Field(default=None, max_length=255)
+    expires_in: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+
+
+class FileUpload(_Response):
+    object_key: str
+    upload_url: str = Field(description="PUT the bytes here (signed, expiring).")
+    url: str = Field(description="Signed download URL of the same file.")
+    expires_at: datetime
+
+
+class GenerationCreate(_Request):
+    """A chat or completion generation, stored as an llm step (in ``thread_id`` if given)."""
+
+    id: str | None = _Ref
+    thread_id: str | None = _Ref
+    parent_id: str | None = _Ref
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    environment: str | None = None
+    type: GenerationType = "chat"
+    model: str | None = None
+    provider: str | None = None
+    settings: dict[str, Any] | None = None
+    messages: list[dict[str, Any]] | None = None
+    message_completion: dict[str, Any] | None = None
+    prompt: str | None = None
+    completion: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    variables: dict[str, Any] | None = None
+    prompt_id: str | None = _Ref
+    token_count: int | None = Field(default=None, ge=0)
+    input_token_count: int | None = Field(default=None, ge=0)
+    output_token_count: int | None = Field(default=None, ge=0)
+    tt_first_token: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    duration: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    token_throughput_in_seconds: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    error: str | None = None
+
+
+class GenerationSearch(PageQuery):
+    filters: list[Filter] = Field(default_factory=list)
+    thread_id: str | None = None
+    order_by: OrderBy | None = None
+
+
+class DatasetCreate(_Request):
+    id: str | None = _Ref
+    name: str = Field(min_length=1, max_length=512)
+    description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    type: DatasetType = "key_value"
+
+
+class DatasetUpdate(_Request):
+    name: str | None = Field(default=None, min_length=1, max_length=512)
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class DatasetItemCreate(_Request):
+    id: str | None = _Ref
+    input: Any
+    expected_output: Any = None
+    intermediary_steps: list[Any] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DatasetItemFromStep(_Request):
+    step_id: str = Field(min_length=1, max_length=256)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DatasetItemFromGeneration(_Request):
+    generation_id: str = Field(min_length=1, max_length=256)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DatasetItem(_Response):
+    id: str
+    dataset_id: str
+    input: Any = None
+    expected_output: Any = None
+    intermediary_steps: list[Any] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    step_id: str | None = Field(default=None, description="The step it was copied from.")
+    generation_id: str | None = Field(
+        default=None, description="The generation it was copied from."
+    )
+    created_at: datetime
+
+
+class Dataset(_Response):
+    id: str
+    name: str
+    description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    type: str = "key_value"
+    created_at: datetime
+    updated_at: datetime
+    items: list[DatasetItem] | None = Field(default=None, description="Set when read by id/name.")
+
+
+class ExperimentCreate(_Request):
+    id: str | None = _Ref
+    name: str = Field(min_length=1, max_length=512)
+    dataset_id: str | None = _Ref
+    prompt_id: str | None = Field(default=None, min_length=1, max_length=256)
+    params: dict[str, Any] | None = None
+
+
+class ExperimentItemCreate(_Request):
+    id: str | None = _Ref
+    dataset_item_id: str | None = _Ref
+    experiment_run_id: str | None = _Ref
+    input: Any = None
+    output: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    scores: list[ScoreCreate] = Field(default_factory=list, max_length=MAX_BATCH_SCORES)
+
+
+class ExperimentItem(_Response):
+    id: str
+    experiment_id: str
+    dataset_item_id: str | None = None
+    experiment_run_id: str | None = None
+    input: Any = None
+    output: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    scores: list[Score] = Field(default_factory=list)
+    created_at: datetime
+
+
+class Experiment(_Response):
+    id: str
+    name: str
+    dataset_id: str | None = None
+    prompt_id: str | None = None
+    params: dict[str, Any] | None = None
+    created_at: datetime
+    items: list[ExperimentItem] | None = Field(default=None, description="Set when read by id.")
+
+
+class ExperimentSearch(PageQuery):
+    dataset_id: str | None = None
+
+
+# --- prompts -----------------------------------------------------------------------------------
+
+
+class PromptCreate(_Request):
+    """Content of a prompt version; ``get_or_create`` returns the version with the same content
+    (template messages, settings without ``provider``, tools) or makes the next version."""
+
+    name: str = Field(min_length=1, max_length=512)
+    template_messages: list[dict[str, Any]] = Field(min_length=1)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    tools: list[dict[str, Any]] | None = None
+    variables: list[Any] | None = None
+    variables_default_values: dict[str, Any] | None = None
+    type: GenerationType = "chat"
+    description: str | None = Field(default=None, description="Of the version, if created.")
+
+
+class PromptLineageCreate(_Request):
+    name: str = Field(min_length=1, max_length=512)
+    description: str | None = None
+
+
+class PromptLineageRef(_Response):
+    id: str
+    name: str
+    description: str | None = None
+
+
+class PromptLineage(_Response):
+    id: str
+    name: str
+    description: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    latest_version: int | None = None
+
+
+class Prompt(_Response):
+    """A prompt version. ``format_messages(**variables)`` renders its mustache templates."""
+
+    id: str
+    name: str
+    version: int
+    type: str = "chat"
+    template_messages: list[dict[str, Any]]
+    settings: dict[str, Any] = Field(default_factory=dict)
+    tools: list[dict[str, Any]] | None = None
+    variables: list[Any] | None = None
+    variables_default_values: dict[str, Any] | None = None
+    description: str | None = None
+    content_hash: str
+    lineage: PromptLineageRef
+    created_at: datetime
+
+    @property
+    def provider(self) -> str | None:
+        value = self.settings.get("provider")
+        return value if isinstance(value, str) else None
+
+    def format_messages(self, **variables: Any) -> list[dict[str, Any]]:
+        """The template messages with ``{{variables}}`` filled in (mustache, via chevron), over
+        ``variables_default_values``. Text is HTML-escaped by ``{{x}}`` as mustache specifies;
+        use ``{{{x}}}`` for raw text."""
+        import chevron  # lazily: only callers who format pay for the import
+
+        values = {**(self.variables_default_values or {}), **variables}
+        out: list[dict[str, Any]] = []
+        for message in self.template_messages:
+            rendered = dict(message)
+            content = message.get("content")
+            if isinstance(content, str):
+                rendered["content"] = chevron.render(content, values)
+            elif isinstance(content, list):
+                rendered["content"] = [
+                    {**part, "text": chevron.render(part["text"], values)}
+                    if isinstance(part, dict) and isinstance(part.get("text"), str)
+                    else part
+                    for part in content
+                ]
+            out.append(rendered)
+        return out
+
+
+class RolloutItem(_Request):
+    version: int = Field(ge=0)
+    percentage: int = Field(ge=0, le=100)
+
+
+class RolloutUpdate(_Request):
+    """The versions ``get by name`` serves and their shares; they must sum to 100 (or be empty,
+    to serve the latest version again)."""
+
+    rollouts: list[RolloutItem] = Field(max_length=100)
+
+
+class Rollout(_Response):
+    version: int
+    percentage: int
+
+
+# --- thread state (checkpoints) and thread events ---------------------------------------------
+
+
+class ThreadState(_Response):
+    """A thread's state at one checkpoint (the same checkpoints LangGraph clients see)."""
+
+    thread_id: str
+    checkpoint_ns: str = ""
+    checkpoint_id: str | None = None
+    parent_checkpoint_id: str | None = None
+    values: Any = None
+    next: list[str] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    interrupts: list[Any] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+
+class ThreadEventCreate(_Request):
+    """An event for the thread's stream, e.g. a run's ``values`` (mode ``run``) or ``metadata``
+    start/end (mode ``lifecycle``); LangGraph clients receive it through ``join_stream``."""
+
+    event: str = Field(min_length=1, max_length=128)
+    data: Any = None
+    mode: Literal["run", "lifecycle"] = "run"
+
+
+class ThreadEvent(_Response):
+    seq: int
+    event: str
+    mode: str
+    data: Any = None
+    created_at: datetime

@@ -19,7 +19,9 @@ from typing import Any, Literal
 from threadline.core.errors import InvalidInput
 from threadline.core.timeutil import parse_timestamp
 
-Kind = Literal["id", "string", "number", "datetime", "string_list", "json", "step_match"]
+Kind = Literal[
+    "id", "string", "number", "datetime", "string_list", "json", "step_match", "score_match"
+]
 
 OPERATORS: dict[Kind, frozenset[str]] = {
     "id": frozenset({"eq", "neq", "in", "nin"}),
@@ -31,6 +33,8 @@ OPERATORS: dict[Kind, frozenset[str]] = {
         {"eq", "neq", "ilike", "nilike", "gt", "gte", "lt", "lte", "in", "nin", "is", "nis"}
     ),
     "step_match": frozenset({"eq", "neq", "ilike", "nilike", "in", "nin"}),
+    # a score value of the row (path: only scores with that name), e.g. threads' scoreValue
+    "score_match": frozenset({"eq", "neq", "gt", "gte", "lt", "lte"}),
 }
 #: operators allowed on a json field when no ``path`` is given: containment of an object.
 JSON_ROOT_OPERATORS = frozenset({"contains", "eq", "neq"})
@@ -77,6 +81,7 @@ RESOURCES: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("stepOutput", "step_match", ("step_output",)),
         FieldSpec("tokenCount", "number", ("token_count",)),
         FieldSpec("duration", "number"),
+        FieldSpec("scoreValue", "score_match", ("score_value",)),
     ),
     "steps": _fields(
         FieldSpec("id", "id"),
@@ -104,6 +109,44 @@ RESOURCES: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("threadCount", "number", ("thread_count",)),
         FieldSpec("tokenCount", "number", ("token_count",)),
     ),
+    "scores": _fields(
+        FieldSpec("id", "id"),
+        FieldSpec("createdAt", "datetime", ("created_at",)),
+        FieldSpec("updatedAt", "datetime", ("updated_at",)),
+        FieldSpec("name", "string"),
+        FieldSpec("type", "string"),
+        FieldSpec("value", "number"),
+        FieldSpec("comment", "string"),
+        FieldSpec("tags", "string_list"),
+        FieldSpec("participant", "string"),  # the thread participant's id or identifier
+        FieldSpec("stepId", "id", ("step_id", "generationId", "generation_id")),
+        FieldSpec("threadId", "id", ("thread_id",)),
+        FieldSpec(
+            "experimentItemId",
+            "id",
+            ("experiment_item_id", "datasetExperimentItemId", "dataset_experiment_item_id"),
+        ),
+    ),
+    "generations": _fields(
+        FieldSpec("id", "id"),
+        FieldSpec("createdAt", "datetime", ("created_at",)),
+        FieldSpec("type", "string"),
+        FieldSpec("model", "string"),
+        FieldSpec("provider", "string"),
+        FieldSpec("duration", "number"),
+        FieldSpec("tokenCount", "number", ("token_count",)),
+        FieldSpec("inputTokenCount", "number", ("input_token_count",)),
+        FieldSpec("outputTokenCount", "number", ("output_token_count",)),
+        FieldSpec("promptId", "id", ("prompt_id",)),
+        FieldSpec("promptLineage", "string", ("prompt_lineage",)),  # lineage id or name
+        FieldSpec("promptVersion", "number", ("prompt_version",)),
+        FieldSpec("tags", "string_list"),
+        FieldSpec("metadata", "json"),
+        FieldSpec("score", "score_match"),
+        FieldSpec("participant", "string"),
+        FieldSpec("threadId", "id", ("thread_id",)),
+        FieldSpec("error", "string"),
+    ),
 }
 
 
@@ -124,7 +167,9 @@ def _check_value(index: int, spec: FieldSpec, op: str, value: Any, has_path: boo
         if spec.kind != "json" and not all(isinstance(v, str) for v in value):
             raise _fail(index, "value", f"{where} needs a list of strings")
         return value
-    if spec.kind == "number" or (spec.kind == "json" and op in ("gt", "gte", "lt", "lte")):
+    if spec.kind in ("number", "score_match") or (
+        spec.kind == "json" and op in ("gt", "gte", "lt", "lte")
+    ):
         if spec.kind == "json" and isinstance(value, str):
             return value
         if not _number(value):
@@ -173,7 +218,7 @@ def parse_filters(resource: str, filters: Iterable[Mapping[str, Any] | Any]) -> 
         if path_text is not None and not isinstance(path_text, str):
             raise _fail(index, "path", "path must be a string")
         path = tuple(p for p in (path_text or "").split(".") if p)
-        if path and spec.kind not in ("json", "step_match"):
+        if path and spec.kind not in ("json", "step_match", "score_match"):
             raise _fail(index, "path", f"field {spec.name!r} takes no path")
         allowed = JSON_ROOT_OPERATORS if spec.kind == "json" and not path else OPERATORS[spec.kind]
         if not isinstance(op, str) or op not in allowed:

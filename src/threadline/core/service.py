@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from threadline.client import types as t
+from threadline.core.files import FileLinks
 from threadline.core.filters import Condition, equals, metadata_containment, parse_filters
 from threadline.storage import participants, projects, steps, threads
 from threadline.storage.database import Database
@@ -56,6 +57,13 @@ class Service:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: set by the app when files are configured: fills attachments' signed URLs on reads
+        self.links: FileLinks | None = None
+
+    def _signed(self, result: dict[str, Any]) -> dict[str, Any]:
+        if self.links is not None:
+            self.links.sign(result)
+        return result
 
     # --- threads -----------------------------------------------------------------------------
 
@@ -65,8 +73,10 @@ class Service:
     async def get_thread(
         self, project_id: str, thread_id: str, *, include_steps: bool = True
     ) -> dict[str, Any]:
-        return await self.db.read(
-            lambda c: threads.get(c, project_id, thread_id, include_steps=include_steps)
+        return self._signed(
+            await self.db.read(
+                lambda c: threads.get(c, project_id, thread_id, include_steps=include_steps)
+            )
         )
 
     async def update_thread(
@@ -99,9 +109,11 @@ class Service:
         conditions = thread_conditions(q)
         order = q.order_by.column if q.order_by else "createdAt"
         page = _page(q)
-        return await self.db.read(
-            lambda c: threads.search(
-                c, project_id, conditions, page, order_by=order, include_steps=include_steps
+        return self._signed(
+            await self.db.read(
+                lambda c: threads.search(
+                    c, project_id, conditions, page, order_by=order, include_steps=include_steps
+                )
             )
         )
 
@@ -111,7 +123,9 @@ class Service:
 
     async def export_threads(self, project_id: str, q: t.ThreadExport) -> dict[str, Any]:
         conditions = thread_conditions(q)
-        return await self.db.read(threads.export_page, project_id, conditions, q.page, q.page_size)
+        return self._signed(
+            await self.db.read(threads.export_page, project_id, conditions, q.page, q.page_size)
+        )
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -119,7 +133,7 @@ class Service:
         return await self.db.write(steps.create, project_id, _step_values(body))
 
     async def get_step(self, project_id: str, step_id: str) -> dict[str, Any]:
-        return await self.db.read(steps.get, project_id, step_id)
+        return self._signed(await self.db.read(steps.get, project_id, step_id))
 
     async def update_step(
         self, project_id: str, step_id: str, body: t.StepUpdate
@@ -140,7 +154,7 @@ class Service:
         if q.type is not None:
             conditions.append(Condition("type", "string", "eq", q.type))
         page = _page(q)
-        return await self.db.read(steps.search, project_id, conditions, page)
+        return self._signed(await self.db.read(steps.search, project_id, conditions, page))
 
     # --- participants ------------------------------------------------------------------------
 

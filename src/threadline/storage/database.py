@@ -82,7 +82,7 @@ class Database:
     dialect: str
 
     @staticmethod
-    def create(url: str, *, readers: int = 4, pool_size: int = 10) -> Database:
+    def create(url: str, *, readers: int = 4, pool_size: int = 20) -> Database:
         full = normalize_url(url)
         if full.startswith("sqlite"):
             return SQLiteDatabase(full, readers=readers)
@@ -252,7 +252,7 @@ def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self._engine: AsyncEngine = create_async_engine(
             url,
@@ -262,10 +262,13 @@ class PostgresDatabase(Database):
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )
+        # Reads need no transaction (READ COMMITTED gives each statement its own snapshot
+        # either way): autocommit saves the BEGIN and ROLLBACK round trips.
+        self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def read(self, fn: Op[T], *args: Any) -> T:
         try:
-            async with self._engine.connect() as conn:
+            async with self._read_engine.connect() as conn:
                 return await conn.run_sync(fn, *args)
         except Exception as exc:
             raise _storage_error(exc) from exc

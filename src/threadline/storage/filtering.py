@@ -6,7 +6,6 @@ versus SQLite's ``json_each``) and date arithmetic; everything else is portable 
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,10 +16,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from threadline.core.filters import Condition
 from threadline.storage import aggregates
 from threadline.storage.metadata_index import OVERFLOW, filter_terms
-from threadline.storage.schema import participants, steps, thread_metadata_terms, threads
+from threadline.storage.schema import (
+    participants,
+    prompt_lineages,
+    prompt_versions,
+    scores,
+    steps,
+    thread_metadata_terms,
+    threads,
+)
 
 Expr = ColumnElement[Any]
-_alias_counter = itertools.count()
 
 
 def _like_pattern(text: str) -> str:
@@ -75,15 +81,17 @@ def json_contains(col: Expr, value: dict[str, Any], dialect: str) -> Expr:
     """``col @> value`` with PostgreSQL jsonb semantics, on both databases."""
     if dialect == "postgresql":
         return col.op("@>")(sa.bindparam(None, value, type_=JSONB))
-    return _sqlite_contains(col, value)
+    return _sqlite_contains(col, value, f"je_{getattr(col, 'name', 'doc')}")
 
 
-def _sqlite_contains(expr: Any, value: Any) -> Expr:
+# Alias names follow the filter's shape (never a global counter): the same filter shape gives the
+# same SQL text, so SQLAlchemy's compiled-statement cache is hit instead of recompiling each time.
+def _sqlite_contains(expr: Any, value: Any, name: str) -> Expr:
     if isinstance(value, dict):
         parts = []
-        for key, item in value.items():
+        for i, (key, item) in enumerate(value.items()):
             each = sa.func.json_each(expr).table_valued(
-                "key", "value", "type", "atom", name=f"je{next(_alias_counter)}"
+                "key", "value", "type", "atom", name=f"{name}_{i}"
             )
             parts.append(
                 sa.select(sa.literal(1))
@@ -94,9 +102,9 @@ def _sqlite_contains(expr: Any, value: Any) -> Expr:
         return sa.and_(sa.true(), *parts)
     if isinstance(value, list):
         parts = []
-        for item in value:
+        for i, item in enumerate(value):
             each = sa.func.json_each(expr).table_valued(
-                "key", "value", "type", "atom", name=f"je{next(_alias_counter)}"
+                "key", "value", "type", "atom", name=f"{name}_{i}"
             )
             parts.append(
                 sa.select(sa.literal(1))
@@ -119,14 +127,15 @@ def _sqlite_element(each: Any, value: Any) -> Expr:
     if isinstance(value, str):
         return sa.and_(each.c.type == "text", each.c.atom == value)
     kind = "object" if isinstance(value, dict) else "array"
-    return sa.case((each.c.type == kind, _sqlite_contains(each.c.value, value)), else_=sa.false())
+    inner = _sqlite_contains(each.c.value, value, each.name)
+    return sa.case((each.c.type == kind, inner), else_=sa.false())
 
 
 def json_array_overlaps(col: Expr, values: list[str], dialect: str) -> Expr:
     """The JSON array in ``col`` shares at least one string with ``values``."""
     if dialect == "postgresql":
         return col.op("?|")(sa.cast(sa.literal(values, type_=sa.ARRAY(sa.Text)), sa.ARRAY(sa.Text)))
-    each = sa.func.json_each(col).table_valued("value", name=f"je{next(_alias_counter)}")
+    each = sa.func.json_each(col).table_valued("value", name=f"ov_{getattr(col, 'name', 'list')}")
     return sa.select(sa.literal(1)).select_from(each).where(each.c.value.in_(values)).exists()
 
 
@@ -138,22 +147,74 @@ def thread_metadata_contains(value: dict[str, Any], dialect: str) -> Expr:
     terms = filter_terms(value)
     if not terms:
         return exact
-    indexed = [
-        threads.c.id.in_(
-            sa.select(thread_metadata_terms.c.thread_id).where(
-                thread_metadata_terms.c.project_id == threads.c.project_id,
-                thread_metadata_terms.c.term == term,
-            )
-        )
-        for term in terms
-    ]
-    overflow = threads.c.id.in_(
-        sa.select(thread_metadata_terms.c.thread_id).where(
+    # One primary-key probe of the term index per term and row (rows too wide to index carry
+    # the OVERFLOW term instead and are always candidates). When every leaf of the filter sits
+    # under object keys only, holding the terms is the containment itself: the json_each
+    # recheck is then needed only for OVERFLOW rows. Selective filters also get a driving
+    # candidate list from threads.search (see metadata_candidates).
+    has_terms = [_term_probe([term, OVERFLOW]) for term in terms]
+    if not is_simple_containment(value):
+        return sa.and_(*has_terms, exact)
+    return sa.and_(*has_terms, sa.or_(sa.not_(_term_probe([OVERFLOW])), exact))
+
+
+def _term_probe(terms: list[int]) -> Expr:
+    return (
+        sa.select(sa.literal(1))
+        .where(
+            thread_metadata_terms.c.term.in_(terms),
             thread_metadata_terms.c.project_id == threads.c.project_id,
-            thread_metadata_terms.c.term == OVERFLOW,
+            thread_metadata_terms.c.thread_id == threads.c.id,
+        )
+        .exists()
+    )
+
+
+def is_simple_containment(value: Any) -> bool:
+    """Only scalars under nested object keys (no arrays, no empty objects)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    return all(
+        is_simple_containment(v) if isinstance(v, dict) else not isinstance(v, list)
+        for v in value.values()
+    )
+
+
+SELECTIVE = 1000
+
+
+def metadata_candidates(
+    conn: Any, project_id: str, value: dict[str, Any], *, always: bool = False
+) -> Expr | None:
+    """SQLite: ``(project, id) IN (...)`` over the rarest term's rows, if it has few enough
+    (or in any case with ``always``, as for counts).
+
+    Driving the query from that short list beats walking the whole project in created order.
+    """
+    best: tuple[int, int] | None = None
+    for term in filter_terms(value):
+        rows = conn.execute(
+            sa.select(sa.func.count()).select_from(
+                sa.select(sa.literal(1))
+                .where(
+                    thread_metadata_terms.c.term.in_([term, OVERFLOW]),
+                    thread_metadata_terms.c.project_id == project_id,
+                )
+                .limit(SELECTIVE + 1)
+                .subquery()
+            )
+        ).scalar_one()
+        if best is None or rows < best[0]:
+            best = (rows, term)
+    if best is None or (best[0] > SELECTIVE and not always):
+        return None
+    key = sa.tuple_(threads.c.project_id, threads.c.id)
+    return key.in_(
+        sa.select(thread_metadata_terms.c.project_id, thread_metadata_terms.c.thread_id).where(
+            thread_metadata_terms.c.term.in_([best[1], OVERFLOW]),
+            thread_metadata_terms.c.project_id == project_id,
         )
     )
-    return sa.and_(sa.or_(sa.and_(*indexed), overflow), exact)
 
 
 def _json_field(col: Any, cond: Condition, dialect: str, *, metadata_index: bool = False) -> Expr:
@@ -225,6 +286,10 @@ def _thread_condition(cond: Condition, dialect: str) -> Expr:
         return _compare(aggregates.thread_token_count(), cond.operator, cond.value)
     if cond.field == "duration":
         return _compare(aggregates.thread_duration(dialect), cond.operator, cond.value)
+    if cond.field == "scoreValue":
+        scored = steps.alias("scored_steps")
+        link = [scored.c.project_id == threads.c.project_id, scored.c.thread_id == threads.c.id]
+        return _score_match(cond, scored.join(scores, _scores_of(scored)), link)
     raise ValueError(f"thread field {cond.field}")
 
 
@@ -281,10 +346,146 @@ def _participant_condition(cond: Condition, dialect: str) -> Expr:
     raise ValueError(f"participant field {cond.field}")
 
 
+# --- scores and generations (generations are llm steps; their payload is steps.generation) ---
+
+
+def _scores_of(step_table: Any) -> Expr:
+    return sa.and_(
+        scores.c.project_id == step_table.c.project_id, scores.c.step_id == step_table.c.id
+    )
+
+
+def _score_match(cond: Condition, source: Any, link: list[Expr]) -> Expr:
+    """The row has a score (named ``path``, if given) whose value matches; ``neq`` negates."""
+    op = _positive(cond.operator)
+    where = [*link, _compare(scores.c.value, op, float(cond.value))]
+    if cond.path:
+        where.append(scores.c.name == ".".join(cond.path))
+    found = sa.select(sa.literal(1)).select_from(source).where(*where).exists()
+    return found if op == cond.operator else sa.not_(found)
+
+
+def _participant_match(cond: Condition, project_id: Expr, thread_id: Expr) -> Expr:
+    """The thread ``thread_id`` has a participant whose id or identifier matches."""
+    op = _positive(cond.operator)
+    owner, people = threads.alias("pm_threads"), participants.alias("pm_people")
+    source = owner.join(
+        people,
+        sa.and_(people.c.project_id == owner.c.project_id, people.c.id == owner.c.participant_id),
+    )
+    match = sa.or_(
+        _compare(people.c.id, op, cond.value), _compare(people.c.identifier, op, cond.value)
+    )
+    found = (
+        sa.select(sa.literal(1))
+        .select_from(source)
+        .where(owner.c.project_id == project_id, owner.c.id == thread_id, match)
+        .exists()
+    )
+    return found if op == cond.operator else sa.not_(found)
+
+
+def _score_condition(cond: Condition, dialect: str) -> Expr:
+    simple: dict[str, Any] = {
+        "id": scores.c.id,
+        "createdAt": scores.c.created_at,
+        "updatedAt": scores.c.updated_at,
+        "name": scores.c.name,
+        "type": scores.c.type,
+        "value": scores.c.value,
+        "comment": scores.c.comment,
+        "stepId": scores.c.step_id,
+        "experimentItemId": scores.c.experiment_item_id,
+    }
+    if cond.field in simple:
+        return _compare(simple[cond.field], cond.operator, cond.value)
+    if cond.field == "tags":
+        return _list_field(scores.c.tags, cond, dialect)
+    owner = steps.alias("score_steps")
+    thread_id = (
+        sa.select(owner.c.thread_id)
+        .where(owner.c.project_id == scores.c.project_id, owner.c.id == scores.c.step_id)
+        .correlate(scores)  # also from inside the participant EXISTS, two levels down
+        .scalar_subquery()
+    )
+    if cond.field == "threadId":
+        return _compare(thread_id, cond.operator, cond.value)
+    if cond.field == "participant":
+        return _participant_match(cond, scores.c.project_id, thread_id)
+    raise ValueError(f"score field {cond.field}")
+
+
+def _generation_condition(cond: Condition, dialect: str) -> Expr:
+    gen = steps.c.generation
+    if cond.field in ("id", "createdAt", "threadId"):
+        col = {"id": steps.c.id, "createdAt": steps.c.created_at, "threadId": steps.c.thread_id}
+        return _compare(col[cond.field], cond.operator, cond.value)
+    if cond.field in ("type", "model", "provider"):
+        return _compare(gen[cond.field].as_string(), cond.operator, cond.value)
+    numbers = {
+        "duration": "duration",
+        "tokenCount": "token_count",
+        "inputTokenCount": "input_token_count",
+        "outputTokenCount": "output_token_count",
+    }
+    if cond.field in numbers:
+        return _compare(gen[numbers[cond.field]].as_float(), cond.operator, cond.value)
+    if cond.field == "error":
+        return _compare(
+            sa.func.coalesce(gen["error"].as_string(), steps.c.error), cond.operator, cond.value
+        )
+    if cond.field == "promptId":
+        return _compare(gen["prompt_id"].as_string(), cond.operator, cond.value)
+    if cond.field == "promptVersion":
+        version = (
+            sa.select(prompt_versions.c.version)
+            .where(
+                prompt_versions.c.project_id == steps.c.project_id,
+                prompt_versions.c.id == gen["prompt_id"].as_string(),
+            )
+            .scalar_subquery()
+        )
+        return _compare(version, cond.operator, cond.value)
+    if cond.field == "promptLineage":
+        op = _positive(cond.operator)
+        source = prompt_versions.join(
+            prompt_lineages,
+            sa.and_(
+                prompt_lineages.c.project_id == prompt_versions.c.project_id,
+                prompt_lineages.c.id == prompt_versions.c.lineage_id,
+            ),
+        )
+        found = (
+            sa.select(sa.literal(1))
+            .select_from(source)
+            .where(
+                prompt_versions.c.project_id == steps.c.project_id,
+                prompt_versions.c.id == gen["prompt_id"].as_string(),
+                sa.or_(
+                    _compare(prompt_lineages.c.id, op, cond.value),
+                    _compare(prompt_lineages.c.name, op, cond.value),
+                ),
+            )
+            .exists()
+        )
+        return found if op == cond.operator else sa.not_(found)
+    if cond.field == "tags":
+        return _list_field(steps.c.tags, cond, dialect)
+    if cond.field == "metadata":
+        return _json_field(steps.c.metadata, cond, dialect)
+    if cond.field == "score":
+        return _score_match(cond, scores, [_scores_of(steps)])
+    if cond.field == "participant":
+        return _participant_match(cond, steps.c.project_id, steps.c.thread_id)
+    raise ValueError(f"generation field {cond.field}")
+
+
 _COMPILERS: dict[str, Callable[[Condition, str], Expr]] = {
     "threads": _thread_condition,
     "steps": _step_condition,
     "participants": _participant_condition,
+    "scores": _score_condition,
+    "generations": _generation_condition,
 }
 
 

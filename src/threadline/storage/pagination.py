@@ -80,11 +80,13 @@ def paginate(
     count_query: sa.Select[Any] | None,
     keyset: bool = True,
     sort_value: Callable[[AnyRow], Any] | None = None,
+    unindexed_order: bool = False,
 ) -> PageResult:
     """Run one page of ``query`` ordered by ``(order_col, id_col)``.
 
     With ``keyset`` the cursor holds the last row's sort key (stable under inserts, uses the
-    index); otherwise (sorting by a computed value) it holds an offset.
+    index); otherwise (sorting by a computed value) it holds an offset. ``unindexed_order`` keeps
+    SQLite from walking the sort index (when a selective filter should drive the query instead).
     """
     size = request.size
     desc = request.descending
@@ -106,10 +108,10 @@ def paginate(
         else:
             raise InvalidInput(f"{field}: not a cursor returned by this server", field=field)
     ascending = desc == backwards
-    q = q.order_by(
-        order_col.asc() if ascending else order_col.desc(),
-        id_col.asc() if ascending else id_col.desc(),
-    )
+    sort_key: tuple[ColumnElement[Any], ColumnElement[Any]] = (order_col, id_col)
+    if unindexed_order:  # SQLite: a unary + makes the term unusable for an index
+        sort_key = (_unindexed(order_col), _unindexed(id_col))
+    q = q.order_by(*(c.asc() if ascending else c.desc() for c in sort_key))
     q = q.limit(size + 1)
     if offset:
         q = q.offset(offset)
@@ -138,6 +140,11 @@ def paginate(
         end_cursor=cursor_for(rows[-1], len(rows)) if rows else None,
         total_count=total,
     )
+
+
+def _unindexed(col: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``+table.column``: the same value, but SQLite will not walk an index to sort by it."""
+    return sa.literal_column(f"+{col.table.name}.{col.name}")
 
 
 def _cursor_key(key: Any, field: str) -> tuple[Any, str]:

@@ -28,13 +28,26 @@ COLUMNS = (
 
 def to_wire(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
-    return {
+    out = {
         "id": m["id"],
         "identifier": m["identifier"],
         "metadata": m["metadata"] or {},
         "created_at": m["created_at"],
         "updated_at": m["updated_at"],
     }
+    for name in ("thread_count", "last_engaged", "token_count"):
+        if name in m:
+            out[name] = m[name]
+    return out
+
+
+#: activity aggregates read with a participant: threads, last activity, generation tokens
+_COUNTED = sa.select(
+    *COLUMNS,
+    aggregates.participant_thread_count().label("thread_count"),
+    aggregates.participant_last_engaged().label("last_engaged"),
+    aggregates.participant_token_count().label("token_count"),
+)
 
 
 def _where_id(project_id: str, participant_id: str) -> Any:
@@ -71,14 +84,18 @@ def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str,
 
 
 def get(conn: Connection, project_id: str, participant_id: str) -> dict[str, Any]:
-    row = conn.execute(sa.select(*COLUMNS).where(_where_id(project_id, participant_id))).first()
+    row = conn.execute(_COUNTED.where(_where_id(project_id, participant_id))).first()
     if row is None:
         raise NotFound(f"participant {participant_id!r} not found")
     return to_wire(row)
 
 
 def get_by_identifier(conn: Connection, project_id: str, identifier: str) -> dict[str, Any]:
-    row = _by_identifier(conn, project_id, identifier)
+    row = conn.execute(
+        _COUNTED.where(
+            participants.c.project_id == project_id, participants.c.identifier == identifier
+        )
+    ).first()
     if row is None:
         raise NotFound(f"participant with identifier {identifier!r} not found")
     return to_wire(row)
@@ -145,11 +162,7 @@ def search(
         participants.c.project_id == project_id,
         *compile_conditions("participants", conditions, conn.dialect.name),
     ]
-    query = sa.select(
-        *COLUMNS,
-        aggregates.participant_thread_count().label("thread_count"),
-        aggregates.participant_last_engaged().label("last_engaged"),
-    ).where(*where)
+    query = _COUNTED.where(*where)
     result = paginate(
         conn,
         query,
@@ -158,10 +171,5 @@ def search(
         request=page,
         count_query=count_of(sa.select(participants.c.id).where(*where)),
     )
-    data = []
-    for row in result.rows:
-        item = to_wire(row)
-        item["thread_count"] = row._mapping["thread_count"]
-        item["last_engaged"] = row._mapping["last_engaged"]
-        data.append(item)
+    data = [to_wire(row) for row in result.rows]
     return {"data": data, "page_info": result.page_info(), "total_count": result.total_count}

@@ -12,6 +12,7 @@ from threadline.core.errors import Conflict, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
+from threadline.storage import attached, messages
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import upsert
 from threadline.storage.filtering import compile_conditions
@@ -34,7 +35,10 @@ FIELDS = (
     "environment",
     "generation",
 )
-_COLUMNS = (steps.c.id, steps.c.created_at, *(steps.c[f] for f in FIELDS))
+#: Tyler message fields (storage/messages.py); kept apart from FIELDS, which exports carry
+MESSAGE_FIELDS = ("sequence", "turn", "source", "metrics", "platforms")
+_ALL_FIELDS = (*FIELDS, *MESSAGE_FIELDS)
+_COLUMNS = (steps.c.id, steps.c.created_at, *(steps.c[f] for f in _ALL_FIELDS))
 _SELECT = sa.select(*_COLUMNS)
 _ORDER = (
     sa.func.coalesce(steps.c.start_time, steps.c.created_at),
@@ -46,10 +50,11 @@ _ORDER = (
 def to_wire(row: AnyRow) -> dict[str, Any]:
     m = row._mapping
     out = {"id": m["id"], "created_at": m["created_at"]}
-    for f in FIELDS:
+    for f in _ALL_FIELDS:
         out[f] = m[f]
     out["metadata"] = out["metadata"] or {}
     out["tags"] = out["tags"] or []
+    out["reactions"] = {}  # filled in by messages.attach_reactions
     return out
 
 
@@ -59,7 +64,7 @@ def _where_id(project_id: str, step_id: str) -> Any:
 
 def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     """Column values from validated request data (only the keys present)."""
-    values = {k: data[k] for k in FIELDS if k in data}
+    values = {k: data[k] for k in _ALL_FIELDS if k in data}
     if "metadata" in values:
         values["metadata"] = values["metadata"] or {}
     if "tags" in values:
@@ -135,6 +140,8 @@ def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str,
         steps.insert(),
         {"project_id": project_id, "id": step_id, "created_at": utcnow(), **values},
     )
+    if values.get("platforms"):
+        messages.index_step_platforms(conn, project_id, {step_id: values["platforms"]})
     return get(conn, project_id, step_id)
 
 
@@ -142,7 +149,10 @@ def get(conn: Connection, project_id: str, step_id: str) -> dict[str, Any]:
     row = conn.execute(_SELECT.where(_where_id(project_id, step_id))).first()
     if row is None:
         raise NotFound(f"step {step_id!r} not found")
-    return to_wire(row)
+    step = to_wire(row)
+    messages.attach_reactions(conn, project_id, [step])
+    attached.annotate_steps(conn, project_id, [step])
+    return step
 
 
 def update(
@@ -156,10 +166,13 @@ def update(
         _touch_threads(conn, project_id, [values["thread_id"]])
     if values:
         conn.execute(steps.update().where(_where_id(project_id, step_id)).values(**values))
+    if "platforms" in values:
+        messages.index_step_platforms(conn, project_id, {step_id: values["platforms"]})
     return get(conn, project_id, step_id)
 
 
 def delete(conn: Connection, project_id: str, step_id: str) -> None:
+    attached.before_delete(conn, project_id, step_id=step_id)
     result = conn.execute(steps.delete().where(_where_id(project_id, step_id)))
     if result.rowcount == 0:
         raise NotFound(f"step {step_id!r} not found")
@@ -192,6 +205,9 @@ def upsert_batch(
                 row.setdefault(key, value)
         stmt = upsert(steps, conn.dialect.name, ("project_id", "id"), present)
         conn.execute(stmt, rows)
+    messages.index_step_platforms(
+        conn, project_id, {k: v["platforms"] for k, v in merged.items() if "platforms" in v}
+    )
     _touch_threads(conn, project_id, wanted)
     return {"count": len(merged), "ids": list(merged), "threads_created": created}
 
@@ -205,6 +221,8 @@ def for_threads(
         query = _SELECT.where(steps.c.project_id == project_id, steps.c.thread_id.in_(part))
         for row in conn.execute(query.order_by(*_ORDER)):
             out.setdefault(row._mapping["thread_id"], []).append(to_wire(row))
+    messages.attach_reactions(conn, project_id, [s for found in out.values() for s in found])
+    attached.annotate_steps(conn, project_id, [s for found in out.values() for s in found])
     return out
 
 
@@ -223,8 +241,11 @@ def search(
         request=page,
         count_query=count_of(sa.select(steps.c.id).where(*where)),
     )
+    data = [to_wire(row) for row in result.rows]
+    messages.attach_reactions(conn, project_id, data)
+    attached.annotate_steps(conn, project_id, data)
     return {
-        "data": [to_wire(row) for row in result.rows],
+        "data": data,
         "page_info": result.page_info(),
         "total_count": result.total_count,
     }

@@ -12,10 +12,12 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
+from threadline.storage import attached
+from threadline.storage import messages as message_store
 from threadline.storage import participants as participant_store
 from threadline.storage import steps as step_store
 from threadline.storage.columns import AnyRow
-from threadline.storage.filtering import compile_conditions
+from threadline.storage.filtering import compile_conditions, metadata_candidates
 from threadline.storage.metadata_index import row_terms
 from threadline.storage.pagination import PageRequest, count_of, paginate
 from threadline.storage.schema import participants, thread_metadata_terms, threads
@@ -44,6 +46,7 @@ _SELECT = sa.select(
     threads.c.status,
     threads.c.created_at,
     threads.c.updated_at,
+    threads.c.platforms,
     participants.c.identifier.label("participant_identifier"),
     participants.c.metadata.label("participant_metadata"),
 ).select_from(_JOIN)
@@ -69,6 +72,7 @@ def to_wire(row: AnyRow) -> dict[str, Any]:
         "status": m["status"],
         "created_at": m["created_at"],
         "updated_at": m["updated_at"],
+        "platforms": m["platforms"] or {},
     }
 
 
@@ -112,6 +116,18 @@ def _resolve_participant(conn: Connection, project_id: str, data: dict[str, Any]
     return pid
 
 
+#: LangGraph thread state columns a caller may set at insert (storage/thread_state.py)
+STATE_COLUMNS = (
+    "values",
+    "interrupts",
+    "config",
+    "error",
+    "expires_at",
+    "ttl_strategy",
+    "ttl_minutes",
+)
+
+
 def insert_row(conn: Connection, project_id: str, data: dict[str, Any]) -> str:
     """Insert a thread row from already validated data; returns its id."""
     now = data.get("created_at") or utcnow()
@@ -130,9 +146,16 @@ def insert_row(conn: Connection, project_id: str, data: dict[str, Any]) -> str:
             "status": data.get("status") or "idle",
             "created_at": now,
             "updated_at": data.get("updated_at") or now,
+            "state_updated_at": data.get("state_updated_at") or data.get("updated_at") or now,
+            "platforms": data.get("platforms"),
+            **{k: data[k] for k in STATE_COLUMNS if k in data},
         },
     )
     _index_metadata(conn, project_id, thread_id, meta, replace=False)
+    if data.get("platforms"):
+        message_store.index_thread_platforms(
+            conn, project_id, thread_id, data["platforms"], replace=False
+        )
     return thread_id
 
 
@@ -152,10 +175,11 @@ def get(
     thread = to_wire(row)
     if include_steps:
         thread["steps"] = step_store.for_threads(conn, project_id, [thread_id]).get(thread_id, [])
+        attached.annotate_thread(conn, project_id, thread)
     return thread
 
 
-_UPDATABLE = ("name", "metadata", "tags", "environment", "status")
+_UPDATABLE = ("name", "metadata", "tags", "environment", "status", "platforms")
 
 
 def update(
@@ -188,6 +212,8 @@ def update(
     conn.execute(threads.update().where(_where_id(project_id, thread_id)).values(**values))
     if "metadata" in values:
         _index_metadata(conn, project_id, thread_id, values["metadata"], replace=True)
+    if "platforms" in values:
+        message_store.index_thread_platforms(conn, project_id, thread_id, values["platforms"])
     return get(conn, project_id, thread_id, include_steps=False)
 
 
@@ -202,6 +228,7 @@ def upsert(
 
 
 def delete(conn: Connection, project_id: str, thread_id: str) -> None:
+    attached.before_delete(conn, project_id, thread_id=thread_id)
     result = conn.execute(threads.delete().where(_where_id(project_id, thread_id)))
     if result.rowcount == 0:
         raise NotFound(f"thread {thread_id!r} not found")
@@ -237,13 +264,20 @@ def search(
             field="order_by.column",
         )
     where = _where(conn, project_id, conditions)
+    driver = _metadata_driver(conn, project_id, conditions, always=False)
+    counter = (
+        _metadata_driver(conn, project_id, conditions, always=True) if page.include_total else None
+    )
     result = paginate(
         conn,
-        _SELECT.where(*where),
+        _SELECT.where(*where, *([driver] if driver is not None else [])),
         order_col=threads.c[column],
         id_col=threads.c.id,
         request=page,
-        count_query=count_of(sa.select(threads.c.id).where(*where)),
+        count_query=count_of(
+            sa.select(threads.c.id).where(*where, *([counter] if counter is not None else []))
+        ),
+        unindexed_order=driver is not None,
     )
     data = [to_wire(row) for row in result.rows]
     if include_steps and data:
@@ -254,10 +288,26 @@ def search(
 
 
 def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> int:
-    query = (
-        sa.select(sa.func.count()).select_from(threads).where(*_where(conn, project_id, conditions))
-    )
+    where = _where(conn, project_id, conditions)
+    driver = _metadata_driver(conn, project_id, conditions, always=True)
+    if driver is not None:
+        where.append(driver)
+    query = sa.select(sa.func.count()).select_from(threads).where(*where)
     return int(conn.execute(query).scalar_one())
+
+
+def _metadata_driver(
+    conn: Connection, project_id: str, conditions: Sequence[Condition], *, always: bool
+) -> Any:
+    """SQLite: a candidate list from the metadata term index to drive the query, if useful."""
+    if conn.dialect.name != "sqlite":
+        return None
+    for cond in conditions:
+        if cond.field == "metadata" and cond.operator in ("contains", "eq") and not cond.path:
+            found = metadata_candidates(conn, project_id, cond.value, always=always)
+            if found is not None:
+                return found
+    return None
 
 
 def export_page(

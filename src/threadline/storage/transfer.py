@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Row
 from threadline.core.errors import InvalidInput
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import parse_timestamp, utcnow
+from threadline.storage import messages as message_store
 from threadline.storage import steps as step_store
 from threadline.storage.columns import UTCDateTime
 from threadline.storage.dialect import upsert
@@ -47,8 +48,9 @@ THREAD_COLUMNS = (
     "status",
     "created_at",
     "updated_at",
+    "platforms",
 )
-STEP_COLUMNS = ("created_at", *step_store.FIELDS)
+STEP_COLUMNS = ("created_at", *step_store.FIELDS, *step_store.MESSAGE_FIELDS)
 
 Cursor = tuple[datetime, str]
 """Where an export page ends: the last thread's (created_at, id)."""
@@ -120,6 +122,7 @@ def _exported_thread(row: Row[Any]) -> dict[str, Any]:
         "status": m["status"],
         "created_at": m["created_at"],
         "updated_at": m["updated_at"],
+        "platforms": m["platforms"] or {},
     }
 
 
@@ -149,6 +152,10 @@ def export_page(
         by_thread = step_store.for_threads(conn, project_id, [t["id"] for t in data])
         for thread in data:
             thread["steps"] = by_thread.get(thread["id"], [])
+            for step in thread["steps"]:
+                # scores and attachments are entities of their own, not part of the export
+                step.pop("scores", None)
+                step.pop("attachments", None)
     return data
 
 
@@ -234,6 +241,29 @@ def _time(obj: dict[str, Any], key: str, where: str) -> datetime | None:
         raise InvalidInput(f"{where}: {key!r} is not a timestamp: {value!r}") from None
 
 
+def _int(obj: dict[str, Any], key: str, where: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"{where}: {key!r} must be an integer, not {_kind(value)}")
+    return value
+
+
+def _maybe_object(obj: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
+    return None if obj.get(key) is None else _object(obj, key, where)
+
+
+def _reactions(item: dict[str, Any], where: str) -> dict[str, list[str]]:
+    value = item.get("reactions") or {}
+    if not isinstance(value, dict) or not all(
+        isinstance(users, list) and all(isinstance(u, str) for u in users)
+        for users in value.values()
+    ):
+        raise InvalidInput(f"{where}: 'reactions' must map each emoji to a list of user ids")
+    return {str(emoji): list(users) for emoji, users in value.items()}
+
+
 def _parse_step(item: Any, index: int, thread_id: str, where: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise InvalidInput(f"{where}: step {index} must be an object, not {_kind(item)}")
@@ -263,6 +293,12 @@ def _parse_step(item: Any, index: int, thread_id: str, where: str) -> dict[str, 
         "error": _text(item, "error", at),
         "environment": _text(item, "environment", at, max_length=ENVIRONMENT_MAX),
         "generation": generation,
+        "sequence": _int(item, "sequence", at),
+        "turn": _int(item, "turn", at),
+        "source": _maybe_object(item, "source", at),
+        "metrics": _maybe_object(item, "metrics", at),
+        "platforms": _maybe_object(item, "platforms", at),
+        "reactions": _reactions(item, at),
     }
 
 
@@ -314,6 +350,7 @@ def parse_line(raw: bytes | str, line: int) -> Record:
         "status": _text(data, "status", where, max_length=STATUS_MAX) or "idle",
         "created_at": _time(data, "created_at", where),
         "updated_at": _time(data, "updated_at", where),
+        "platforms": _maybe_object(data, "platforms", where),
     }
     participant = _parse_participant(data.get("participant"), where)
     return Record(line, thread, participant, step_rows)
@@ -428,6 +465,11 @@ def _stored_steps(
         for row in conn.execute(query):
             values = row._asdict()
             out.setdefault(values["thread_id"], {})[values.pop("id")] = values
+    ids = [sid for found in out.values() for sid in found]
+    reactions = message_store.reactions_of(conn, project_id, ids)
+    for found in out.values():
+        for sid, values in found.items():
+            values["reactions"] = reactions.get(sid, {})
     return out
 
 
@@ -446,13 +488,14 @@ def _thread_values(
         "status": t["status"],
         "created_at": created,
         "updated_at": updated,
+        "platforms": t["platforms"] or None,
     }
 
 
 def _step_values(
     step: dict[str, Any], stored: dict[str, Any] | None, now: datetime
 ) -> dict[str, Any]:
-    values = {name: step[name] for name in STEP_COLUMNS}
+    values = {name: step[name] for name in (*STEP_COLUMNS, "reactions")}
     if values["created_at"] is None:
         values["created_at"] = stored["created_at"] if stored else now
     return values
@@ -522,9 +565,16 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
     # Removals first: a step may move from one thread of the batch to another.
     for part in chunks(removed, 500):
         conn.execute(steps.delete().where(steps.c.project_id == project_id, steps.c.id.in_(part)))
+    reactions = {row["id"]: row.pop("reactions") for row in step_rows}
     if step_rows:
         conn.execute(upsert(steps, dialect, ("project_id", "id"), STEP_COLUMNS), step_rows)
     _reindex_metadata(conn, project_id, reindex)
+    for row in thread_rows:
+        message_store.index_thread_platforms(conn, project_id, row["id"], row["platforms"])
+    message_store.index_step_platforms(
+        conn, project_id, {row["id"]: row["platforms"] for row in step_rows}
+    )
+    message_store.replace_reactions(conn, project_id, reactions)
     counts.steps_written = len(step_rows)
     counts.steps_removed = len(removed)
     return counts

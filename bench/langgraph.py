@@ -1,0 +1,396 @@
+"""LangGraph threads API benchmark: the requests langgraph-sdk sends, driven by aiohttp.
+
+For each size (2,000 and 20,000 threads by default; add 200000 with ``--sizes``) it builds a fresh
+SQLite database, seeds it through the storage layer (threads with ``{"user_id", "channel", "n",
+"graph_id"}`` metadata, 1,000 users; the first 1,000 threads get three checkpoints each), starts
+one server process, and measures each operation for ``--duration`` seconds at ``--concurrency``
+with the load generator in ``_load.py`` (langgraph-sdk's own httpx client tops out near 650
+req/s here, whatever the server, so the bodies it sends are replayed with aiohttp instead).
+It prints the table with LangGraph's reference figures beside it.
+
+    .venv/bin/python bench/langgraph.py
+    .venv/bin/python bench/langgraph.py --sizes 2000,20000,200000 --duration 5
+    .venv/bin/python bench/langgraph.py --sizes 2000 --ops get,search --duration 2
+
+Read rows run before write rows, so that every read sees exactly N threads; the table keeps
+the reference's order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _load import LoadGenerator, LoadResult, Request
+
+USERS = 1000
+CHANNELS = ("web", "slack", "email", "api", "mobile")
+STATE_THREADS = 1000  # threads given checkpoints, read by get_state / get_history
+SEED_BATCH = 1000
+REDUCERS = '{"agent": {"messages": "add_messages"}}'
+
+# LangGraph's in-memory reference server (`langgraph dev`), 2 cores, 2,000 threads, measured with
+# the same aiohttp driver (issue 3); its search is a linear scan: ~25/s at 20,000 threads.
+REFERENCE = {
+    "create": 1347,
+    "get": 1675,
+    "update": 1051,
+    "search": 648,
+    "count": 910,
+    "update_state": 528,
+    "get_state": 1032,
+    "get_history": 703,
+}
+REFERENCE_SEARCH_20K = 25
+ORDER = list(REFERENCE)
+READS = ("get", "search", "count", "get_state", "get_history")
+WRITES = ("update", "update_state", "create")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return math.nan
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def metadata(rng: random.Random, n: int) -> dict[str, Any]:
+    return {
+        "user_id": f"u{rng.randrange(USERS)}",
+        "channel": rng.choice(CHANNELS),
+        "n": n,
+        "graph_id": "agent",
+    }
+
+
+async def seed(db_url: str, api_key: str, size: int) -> tuple[list[str], list[str], float]:
+    """Insert ``size`` threads and give the first STATE_THREADS three checkpoints each."""
+    from threadline.core.service import Service
+    from threadline.core.state_service import StateService
+    from threadline.storage import threads
+    from threadline.storage.database import Database
+
+    started = time.perf_counter()
+    rng = random.Random(size)
+    db = Database.create(db_url)
+    ids: list[str] = []
+    try:
+        await db.run_migrations()
+        project, _ = await Service(db).bootstrap(api_key)
+        project_id = project["id"]
+        base = datetime.now(UTC) - timedelta(seconds=size)
+
+        def insert(conn: Any, rows: list[dict[str, Any]]) -> list[str]:
+            return [threads.insert_row(conn, project_id, row) for row in rows]
+
+        for first in range(0, size, SEED_BATCH):
+            rows = [
+                {
+                    "id": str(_uuid(rng)),
+                    "metadata": metadata(rng, k),
+                    "config": {},
+                    "created_at": base + timedelta(seconds=k),
+                }
+                for k in range(first, min(first + SEED_BATCH, size))
+            ]
+            ids.extend(await db.write(insert, rows))
+        states = StateService(db, reducers={"agent": {"messages": "add_messages"}})
+        with_state = ids[:STATE_THREADS]
+        for turn in range(3):
+            await asyncio.gather(
+                *(
+                    states.update_state(
+                        project_id,
+                        tid,
+                        values={"messages": [{"role": "user", "content": f"turn {turn}"}]},
+                        as_node="agent",
+                    )
+                    for tid in with_state
+                )
+            )
+    finally:
+        await db.close()
+    return ids, ids[:STATE_THREADS], time.perf_counter() - started
+
+
+def _uuid(rng: random.Random) -> Any:
+    import uuid
+
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path, api_key: str) -> None:
+        self.data_dir = data_dir
+        self.api_key = api_key
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "THREADLINE_DATA_DIR": str(self.data_dir),
+            "THREADLINE_BOOTSTRAP_API_KEY": self.api_key,
+            "THREADLINE_LANGGRAPH_REDUCERS": REDUCERS,
+        }
+        env.pop("THREADLINE_DATABASE_URL", None)
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "threadline.api.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        with self.log.open("ab") as out:
+            return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+    async def start(self) -> None:
+        self.process = self._spawn()
+        async with LoadGenerator(self.url) as gen:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.log.read_text()[-2000:])
+                try:
+                    status, _ = await gen.send(Request("GET", "/health"), seconds=2)
+                    if status == 200:
+                        return
+                except (aiohttp.ClientError, OSError, TimeoutError):
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("server did not start: " + self.log.read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def factories(
+    ids: list[str], state_ids: list[str], seed: int
+) -> dict[str, Callable[[int], Request]]:
+    """The request each operation sends, as langgraph-sdk 0.4.14 encodes it."""
+    rng = random.Random(seed)
+    pick = lambda pool: pool[rng.randrange(len(pool))]  # noqa: E731
+
+    def body(data: Any) -> bytes:
+        return orjson.dumps(data)
+
+    def create(i: int) -> Request:
+        meta = {"user_id": f"u{rng.randrange(USERS)}", "channel": "web", "graph_id": "agent"}
+        return Request("POST", "/threads", body({"metadata": meta}))
+
+    def get(i: int) -> Request:
+        return Request("GET", f"/threads/{pick(ids)}")
+
+    def update(i: int) -> Request:
+        return Request("PATCH", f"/threads/{pick(ids)}", body({"metadata": {"seen": i}}))
+
+    def search(i: int) -> Request:
+        query = {"limit": 10, "offset": 0, "metadata": {"user_id": f"u{rng.randrange(USERS)}"}}
+        return Request("POST", "/threads/search", body(query))
+
+    def count(i: int) -> Request:
+        query = {"metadata": {"user_id": f"u{rng.randrange(USERS)}"}}
+        return Request("POST", "/threads/count", body(query))
+
+    def update_state(i: int) -> Request:
+        values = {"messages": [{"role": "user", "content": f"message {i}"}], "counter": i}
+        return Request(
+            "POST",
+            f"/threads/{pick(state_ids)}/state",
+            body({"values": values, "as_node": "agent"}),
+        )
+
+    def get_state(i: int) -> Request:
+        return Request("GET", f"/threads/{pick(state_ids)}/state?subgraphs=false")
+
+    def get_history(i: int) -> Request:
+        return Request("POST", f"/threads/{pick(state_ids)}/history", body({"limit": 10}))
+
+    return {
+        "create": create,
+        "get": get,
+        "update": update,
+        "search": search,
+        "count": count,
+        "update_state": update_state,
+        "get_state": get_state,
+        "get_history": get_history,
+    }
+
+
+async def measure(
+    gen: LoadGenerator,
+    factory: Callable[[int], Request],
+    pid: int,
+    *,
+    duration: float,
+    warmup: float,
+    concurrency: int,
+) -> tuple[LoadResult, float, float]:
+    if warmup > 0:
+        await gen.run(factory, concurrency=concurrency, duration=warmup)
+    cpu_before, busy_before, started = cpu_seconds(pid), machine_busy(), time.perf_counter()
+    result = await gen.run(factory, concurrency=concurrency, duration=duration)
+    elapsed = time.perf_counter() - started
+    server_cpu = (cpu_seconds(pid) - cpu_before) / elapsed
+    machine = (machine_busy() - busy_before) / elapsed
+    return result, server_cpu, machine
+
+
+async def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
+    api_key = "bench-" + secrets.token_hex(16)
+    data_dir = Path(tempfile.mkdtemp(prefix=f"tl-lg-bench-{size}-"))
+    try:
+        db_url = f"sqlite:///{data_dir / 'threadline.db'}"
+        ids, state_ids, seeded = await seed(db_url, api_key, size)
+        print(f"\nN = {size:,} threads: seeded in {seeded:.1f} s", flush=True)
+        server = ServerProcess(data_dir, api_key)
+        await server.start()
+        assert server.process is not None
+        pid = server.process.pid
+        try:
+            headers = {"x-api-key": api_key, "user-agent": "langgraph-sdk-py/0.4.14"}
+            async with LoadGenerator(server.url, headers=headers) as gen:
+                ceiling, _, _ = await measure(
+                    gen,
+                    lambda i: Request("GET", "/livez"),
+                    pid,
+                    duration=min(args.duration, 3),
+                    warmup=0.5,
+                    concurrency=args.concurrency,
+                )
+                make = factories(ids, state_ids, size)
+                rows: dict[str, tuple[LoadResult, float, float]] = {}
+                for op in (*READS, *WRITES):
+                    if op in args.ops:
+                        rows[op] = await measure(
+                            gen,
+                            make[op],
+                            pid,
+                            duration=args.duration,
+                            warmup=args.warmup,
+                            concurrency=args.concurrency,
+                        )
+            print_table(size, ceiling, rows, os.getloadavg()[0])
+            return {op: r[0].ops_per_s for op, r in rows.items()}
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def print_table(
+    size: int,
+    ceiling: LoadResult,
+    rows: dict[str, tuple[LoadResult, float, float]],
+    load: float,
+) -> None:
+    print(
+        f"SQLite, 1 server process, concurrency 16; load generator ceiling (GET /livez): "
+        f"{ceiling.ops_per_s:,.0f}/s; 1-min load average {load:.1f} on {os.cpu_count()} cores"
+    )
+    header = (
+        f"{'operation':<14}{'ops/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'srv cpu':>9}{'machine':>9}{'reference':>11}{'x ref':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for op in ORDER:
+        if op not in rows:
+            continue
+        result, server_cpu, machine = rows[op]
+        reference = REFERENCE[op] if size == 2000 else None
+        if op == "search" and size == 20000:
+            reference = REFERENCE_SEARCH_20K
+        ref_text = f"{reference:,}" if reference else "-"
+        ratio = f"{result.ops_per_s / reference:.1f}x" if reference else ""
+        print(
+            f"{op:<14}{result.ops_per_s:>9,.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
+            f"{result.errors:>8}{server_cpu:>9.2f}{machine:>9.2f}{ref_text:>11}{ratio:>8}"
+        )
+        for line in result.error_summary():
+            print(f"    ! {line}")
+    print(
+        "reference: LangGraph's in-memory server at 2,000 threads (search ~25/s at 20,000); "
+        "srv cpu / machine: cores busy in the server / in the whole machine"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="2000,20000", help="comma-separated thread counts")
+    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per row")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per row")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--ops", default=",".join(ORDER), help="operations to measure")
+    args = parser.parse_args()
+    args.ops = set(args.ops.split(","))
+    unknown = args.ops - set(ORDER)
+    if unknown:
+        raise SystemExit(f"unknown operations: {', '.join(sorted(unknown))}")
+    results = {}
+    for size in (int(s) for s in args.sizes.split(",")):
+        results[size] = await run_size(size, args)
+    if len(results) > 1:
+        sizes = sorted(results)
+        print("\nflatness: ops/s at each size relative to the smallest")
+        print(f"{'operation':<14}" + "".join(f"{s:>12,}" for s in sizes))
+        for op in ORDER:
+            if op in results[sizes[0]]:
+                base = results[sizes[0]][op]
+                cells = "".join(f"{results[s][op] / base:>12.2f}" for s in sizes)
+                print(f"{op:<14}{cells}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

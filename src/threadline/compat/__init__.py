@@ -1,0 +1,1 @@
+"""Wire protocols of other thread servers, each a translation onto the core services."""

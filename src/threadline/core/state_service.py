@@ -1,0 +1,535 @@
+"""Thread state operations (checkpoints, history, TTL, event streams), each one transaction.
+
+The LangGraph surface (``compat/langgraph``) and the native ``/v1`` state endpoints both call this
+service; it calls the storage functions. Rules for the thread row that mirrors the head checkpoint
+(``values``, ``interrupts``, ``status``, ``state_updated_at``) live here, the checkpoint rules in
+:mod:`threadline.core.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from threadline.core import state as rules
+from threadline.core.errors import BadRequest, Conflict, InvalidInput, NotFound
+from threadline.core.ids import uuid7
+from threadline.core.stream import EventHub
+from threadline.core.timeutil import utcnow
+from threadline.storage import checkpoints, events, thread_state
+from threadline.storage.database import Database
+
+if TYPE_CHECKING:
+    from threadline.settings import Settings
+
+log = logging.getLogger("threadline.state")
+
+#: metadata keys the server owns: stripped from client metadata on create and update
+RESERVED_METADATA = frozenset(
+    {"thread_id", "assistant_id", "run_id", "cron_id", "counters_since_delta_snapshot"}
+)
+#: event modes: ``run`` (a run's own events), ``lifecycle`` (run start/end), ``state_update``
+EVENT_MODES = ("run", "lifecycle", "state_update")
+STRATEGIES = ("delete", "keep_latest")
+
+
+def no_graph_message(thread_id: str) -> str:
+    return (
+        f"Thread '{thread_id}' has no assigned graph ID. This usually occurs when no runs have "
+        "been made on this particular thread. This operation requires a graph ID. Please ensure "
+        "a run has been made for the thread or manually update the thread metadata (by setting "
+        "the 'graph_id' field) before running this operation."
+    )
+
+
+@dataclass(frozen=True)
+class TTL:
+    minutes: float
+    strategy: str = "delete"
+
+    def columns(self, now: datetime) -> dict[str, Any]:
+        return {
+            "ttl_strategy": self.strategy,
+            "ttl_minutes": self.minutes,
+            "expires_at": now + timedelta(minutes=self.minutes),
+        }
+
+
+def clean_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A deep copy without the reserved keys."""
+    return {k: copy.deepcopy(v) for k, v in (metadata or {}).items() if k not in RESERVED_METADATA}
+
+
+def state_view(thread_id: str, cp: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint as a state snapshot (the core shape both surfaces render)."""
+    created = cp["created_at"]
+    return {
+        "thread_id": thread_id,
+        "checkpoint_ns": cp["checkpoint_ns"],
+        "checkpoint_id": cp["checkpoint_id"],
+        "parent_checkpoint_id": cp["parent_checkpoint_id"],
+        "values": cp["values"],
+        "next": list(cp["next"]),
+        "tasks": list(cp["tasks"]),
+        "metadata": cp["metadata"],
+        "created_at": created.isoformat() if isinstance(created, datetime) else created,
+        "interrupts": rules.interrupts_of(cp["tasks"]),
+    }
+
+
+class StateService:
+    """Thread state for one database; ``project_id`` scopes every call."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        reducers: rules.ReducerConfig | None = None,
+        hub: EventHub | None = None,
+        event_retention_seconds: float = 3600.0,
+    ) -> None:
+        self.db = db
+        self.reducers = reducers or {}
+        self.hub = hub or EventHub(db)
+        self.event_retention = timedelta(seconds=event_retention_seconds)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> StateService:
+        """The service as configured; an invalid reducer declaration stops start-up."""
+        raw = settings.langgraph_reducers
+        try:
+            reducers = rules.parse_reducer_config(orjson.loads(raw) if raw else None)
+        except (orjson.JSONDecodeError, ValueError) as exc:
+            raise ValueError(f"THREADLINE_LANGGRAPH_REDUCERS: {exc}") from None
+        return cls(db, reducers=reducers, event_retention_seconds=settings.event_retention_seconds)
+
+    # --- threads -------------------------------------------------------------------------------
+
+    async def create_thread(
+        self,
+        project_id: str,
+        *,
+        thread_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        if_exists: str = "raise",
+        ttl: TTL | None = None,
+        supersteps: Sequence[Sequence[rules.Update]] = (),
+    ) -> tuple[dict[str, Any], str | None]:
+        """Create a thread and apply ``supersteps`` (one checkpoint each), in one transaction.
+
+        Returns the thread and, when supersteps could not be applied because the thread has no
+        ``graph_id``, why (the thread is created anyway, as LangGraph does).
+        """
+        meta = clean_metadata(metadata)
+
+        def run(conn: Connection) -> tuple[dict[str, Any], str | None, bool]:
+            now = utcnow()
+            existing = thread_state.get(conn, project_id, thread_id) if thread_id else None
+            if existing is not None and if_exists != "do_nothing":
+                raise Conflict(f"Thread with ID {thread_id} already exists")
+            if existing is None:
+                row: dict[str, Any] = {"metadata": meta, "config": {}, "created_at": now}
+                if thread_id:
+                    row["id"] = thread_id
+                if ttl is not None:
+                    row.update(ttl.columns(now))
+                existing = thread_state.insert(conn, project_id, row)
+            if not supersteps:
+                return existing, None, False
+            graph_id = existing["metadata"].get("graph_id")
+            if not graph_id:
+                return existing, no_graph_message(existing["id"]), False
+            for updates in supersteps:
+                self._apply(conn, project_id, existing, list(updates))
+            thread = thread_state.get(conn, project_id, existing["id"])
+            assert thread is not None
+            return thread, None, True
+
+        thread, problem, published = await self.db.write(run)
+        if published:
+            self.hub.wake(project_id, thread["id"])
+        return thread, problem
+
+    async def get_thread(self, project_id: str, thread_id: str) -> dict[str, Any]:
+        thread = await self.db.read(thread_state.get, project_id, thread_id)
+        if thread is None:
+            raise NotFound(f"Thread with ID {thread_id} not found")
+        return thread
+
+    async def patch_thread(
+        self,
+        project_id: str,
+        thread_id: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        ttl: TTL | None = None,
+    ) -> dict[str, Any] | None:
+        """Shallow-merge ``metadata`` (reserved keys stripped), reset the TTL, bump updated_at.
+
+        Returns the updated thread (None when it does not exist).
+        """
+        patch = clean_metadata(metadata)
+
+        def run(conn: Connection) -> dict[str, Any] | None:
+            now = utcnow()
+            changes: dict[str, Any] = {"updated_at": now}
+            if ttl is not None:
+                changes.update(ttl.columns(now))
+            if not patch:
+                if not thread_state.update(conn, project_id, thread_id, changes):
+                    return None
+                return thread_state.get(conn, project_id, thread_id)
+            current = thread_state.get(conn, project_id, thread_id, for_update=True)
+            if current is None:
+                return None
+            changes["metadata"] = {**current["metadata"], **patch}
+            thread_state.update(conn, project_id, thread_id, changes, reindex_metadata=True)
+            current.update(changes)
+            if ttl is not None:
+                current["ttl"] = {
+                    "strategy": ttl.strategy,
+                    "ttl_minutes": ttl.minutes,
+                    "expires_at": changes["expires_at"],
+                }
+            return current
+
+        return await self.db.write(run)
+
+    async def delete_thread(self, project_id: str, thread_id: str) -> None:
+        if not await self.db.write(thread_state.delete, project_id, thread_id):
+            raise NotFound(f"Thread with ID {thread_id} not found")
+
+    async def search_threads(
+        self,
+        project_id: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
+        ids: Sequence[str] | None = None,
+        status: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        sort_by: str = "created_at",
+        descending: bool = True,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        return await self.db.read(
+            lambda c: thread_state.search(
+                c,
+                project_id,
+                metadata=metadata,
+                values=values,
+                ids=ids,
+                status=status,
+                limit=limit,
+                offset=offset,
+                sort_by=sort_by,
+                descending=descending,
+            )
+        )
+
+    async def count_threads(
+        self,
+        project_id: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        values: dict[str, Any] | None = None,
+        status: str | None = None,
+    ) -> int:
+        return await self.db.read(
+            lambda c: thread_state.count(
+                c, project_id, metadata=metadata, values=values, status=status
+            )
+        )
+
+    async def copy_thread(self, project_id: str, thread_id: str) -> dict[str, Any]:
+        """A new thread with the metadata, state and every checkpoint (ids kept) of this one."""
+
+        def run(conn: Connection) -> dict[str, Any]:
+            source = thread_state.get(conn, project_id, thread_id)
+            if source is None:
+                raise NotFound(f"Thread with ID {thread_id} not found")
+            head = checkpoints.head(conn, project_id, thread_id)
+            now = utcnow()
+            new_id = uuid7()
+            thread_state.insert(
+                conn,
+                project_id,
+                {
+                    "id": new_id,
+                    "metadata": copy.deepcopy(source["metadata"]),
+                    "config": {},
+                    "values": source["values"],
+                    "interrupts": source["interrupts"],
+                    "status": rules.status_for(head["next"]) if head else "idle",
+                    "created_at": now,
+                },
+            )
+            checkpoints.copy_all(conn, project_id, thread_id, new_id)
+            thread = thread_state.get(conn, project_id, new_id)
+            assert thread is not None
+            return thread
+
+        return await self.db.write(run)
+
+    async def prune_threads(self, project_id: str, thread_ids: Sequence[str], strategy: str) -> int:
+        """Delete threads, or trim each to its latest checkpoint; returns how many were found."""
+        if strategy not in STRATEGIES:
+            raise InvalidInput(f"strategy must be one of {', '.join(STRATEGIES)}")
+
+        def run(conn: Connection) -> int:
+            done = 0
+            for thread_id in dict.fromkeys(thread_ids):
+                if strategy == "delete":
+                    done += thread_state.delete(conn, project_id, thread_id)
+                elif thread_state.get(conn, project_id, thread_id) is not None:
+                    checkpoints.trim_to_latest(conn, project_id, thread_id)
+                    done += 1
+            return done
+
+        return await self.db.write(run)
+
+    # --- state ---------------------------------------------------------------------------------
+
+    async def get_state(
+        self,
+        project_id: str,
+        thread_id: str,
+        *,
+        checkpoint_id: str | None = None,
+        checkpoint_ns: str | None = "",
+        subgraphs: bool = False,
+    ) -> dict[str, Any] | None:
+        """The state at the head (or at ``checkpoint_id``); None when there is no such checkpoint.
+
+        Raises NotFound for an unknown thread. ``checkpoint_ns=None`` finds the id in any
+        namespace. With ``subgraphs`` a task that points to a subgraph namespace gets its state.
+        """
+
+        def run(conn: Connection) -> dict[str, Any] | None:
+            if checkpoint_id is None:
+                cp = checkpoints.head(conn, project_id, thread_id, checkpoint_ns or "")
+            else:
+                cp = checkpoints.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
+            if cp is None:
+                if not thread_state.exists(conn, project_id, thread_id):
+                    raise NotFound(f"Thread with ID {thread_id} not found")
+                return None
+            view = state_view(thread_id, cp)
+            if subgraphs:
+                view["tasks"] = [self._expand(conn, project_id, thread_id, t) for t in cp["tasks"]]
+            return view
+
+        return await self.db.read(run)
+
+    def _expand(
+        self, conn: Connection, project_id: str, thread_id: str, task: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        out = dict(task)
+        ref = task.get("checkpoint")
+        if isinstance(ref, dict) and ref.get("checkpoint_ns"):
+            sub = checkpoints.head(conn, project_id, thread_id, str(ref["checkpoint_ns"]))
+            if sub is not None:
+                out["state"] = state_view(thread_id, sub)
+                out["checkpoint"] = None
+        return out
+
+    async def update_state(
+        self,
+        project_id: str,
+        thread_id: str,
+        *,
+        values: Any,
+        as_node: str | None = None,
+        checkpoint_id: str | None = None,
+        checkpoint_ns: str = "",
+        command: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Write one checkpoint (forked from ``checkpoint_id`` if given); returns its state.
+
+        400 without a ``graph_id`` in the thread metadata, 409 while the thread is busy.
+        """
+
+        def run(conn: Connection) -> dict[str, Any]:
+            thread = thread_state.get(conn, project_id, thread_id, for_update=True)
+            if thread is None:
+                raise NotFound(f"Thread with ID {thread_id} not found")
+            if not thread["metadata"].get("graph_id"):
+                raise BadRequest(no_graph_message(thread_id))
+            if thread["status"] == "busy":
+                raise Conflict(f"Thread {thread_id} has in-flight runs")
+            update = rules.Update(values=values, as_node=as_node, command=command)
+            return self._apply(
+                conn, project_id, thread, [update], checkpoint_id=checkpoint_id, ns=checkpoint_ns
+            )
+
+        state = await self.db.write(run)
+        self.hub.wake(project_id, thread_id)
+        return state
+
+    def _apply(
+        self,
+        conn: Connection,
+        project_id: str,
+        thread: Mapping[str, Any],
+        updates: list[rules.Update],
+        *,
+        checkpoint_id: str | None = None,
+        ns: str = "",
+    ) -> dict[str, Any]:
+        """One superstep inside a write: the new checkpoint, the thread mirror, the event."""
+        thread_id = str(thread["id"])
+        graph_id = thread["metadata"].get("graph_id")
+        if checkpoint_id is not None:
+            base = checkpoints.get(conn, project_id, thread_id, checkpoint_id, ns)
+            if base is None:
+                raise NotFound(f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
+        else:
+            base = checkpoints.head(conn, project_id, thread_id, ns)
+        pending: list[Any] = []
+        if base is not None and any(u.as_node == rules.START for u in updates):
+            pending = checkpoints.pending_values(
+                conn, project_id, thread_id, ns, base["checkpoint_id"], rules.START
+            )
+        new = rules.build_checkpoint(
+            base=base,
+            updates=updates,
+            reducers=rules.channel_reducers(self.reducers, graph_id),
+            graph_id=graph_id,
+            thread_id=thread_id,
+            checkpoint_ns=ns,
+            forked_from=checkpoint_id,
+            pending_input=pending,
+        )
+        now = utcnow()
+        row = {
+            "checkpoint_ns": new.checkpoint_ns,
+            "checkpoint_id": new.checkpoint_id,
+            "parent_checkpoint_id": new.parent_checkpoint_id,
+            "values": new.values,
+            "metadata": new.metadata,
+            "next": new.next,
+            "tasks": new.tasks,
+            "created_at": now,
+        }
+        checkpoints.insert(conn, project_id, thread_id, row, new.writes, now)
+        if ns == "":
+            thread_state.set_state(
+                conn,
+                project_id,
+                thread_id,
+                values=new.values,
+                interrupts=rules.thread_interrupts(new.tasks),
+                status=rules.status_for(new.next),
+                now=now,
+            )
+        state = state_view(thread_id, row)
+        events.append(conn, project_id, thread_id, "state_update", "state_update", state)
+        return state
+
+    async def history(
+        self,
+        project_id: str,
+        thread_id: str,
+        *,
+        checkpoint_ns: str = "",
+        limit: int = 10,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        checkpoint_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """States newest first (every branch), strictly before ``before`` if given."""
+
+        def run(conn: Connection) -> list[dict[str, Any]]:
+            rows = checkpoints.history(
+                conn,
+                project_id,
+                thread_id,
+                ns=checkpoint_ns,
+                limit=limit,
+                before=before,
+                metadata=metadata,
+                checkpoint_id=checkpoint_id,
+            )
+            if not rows and not thread_state.exists(conn, project_id, thread_id):
+                raise NotFound(f"Thread with ID {thread_id} not found")
+            return [state_view(thread_id, cp) for cp in rows]
+
+        return await self.db.read(run)
+
+    # --- events --------------------------------------------------------------------------------
+
+    async def publish(
+        self, project_id: str, thread_id: str, *, event: str, data: Any, mode: str = "run"
+    ) -> dict[str, Any]:
+        """Append an event to the thread's stream (e.g. a run's ``values`` or ``metadata``)."""
+        if mode not in EVENT_MODES:
+            raise InvalidInput(f"mode must be one of {', '.join(EVENT_MODES)}", field="mode")
+        stored = await self.db.write(events.append, project_id, thread_id, event, mode, data)
+        if stored is None:
+            raise NotFound(f"Thread with ID {thread_id} not found")
+        self.hub.wake(project_id, thread_id)
+        return stored
+
+    async def event_cursor(self, project_id: str, thread_id: str) -> int:
+        """The number of the thread's newest event; NotFound for an unknown thread."""
+        seq = await self.db.read(events.current_seq, project_id, thread_id)
+        if seq is None:
+            raise NotFound(f"Thread with ID {thread_id} not found")
+        return seq
+
+    async def events_after(
+        self, project_id: str, thread_id: str, seq: int, modes: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        return await self.db.read(events.after, project_id, thread_id, seq, modes)
+
+    # --- TTL -----------------------------------------------------------------------------------
+
+    async def sweep(self, *, limit: int = 1000) -> dict[str, int]:
+        """Apply expired TTLs (delete, or trim to the latest checkpoint) and drop old events."""
+
+        def run(conn: Connection) -> dict[str, int]:
+            now = utcnow()
+            deleted = trimmed = 0
+            for project_id, thread_id, strategy in thread_state.expired(conn, now, limit):
+                if strategy == "keep_latest":
+                    checkpoints.trim_to_latest(conn, project_id, thread_id)
+                    thread_state.update(conn, project_id, thread_id, {"expires_at": None})
+                    trimmed += 1
+                else:
+                    deleted += thread_state.delete(conn, project_id, thread_id)
+            purged = events.purge(conn, now - self.event_retention)
+            return {"deleted": deleted, "trimmed": trimmed, "events_purged": purged}
+
+        return await self.db.write(run)
+
+    def start_sweeper(self, interval_seconds: float) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval_seconds)
+                try:
+                    done = await self.sweep()
+                    if done["deleted"] or done["trimmed"]:
+                        log.info("TTL sweep: %s", done)
+                except Exception:
+                    log.exception("TTL sweep failed")
+
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(loop())
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await self.hub.close()

@@ -1,0 +1,451 @@
+"""Thread rows with their state columns, as the LangGraph surface and /v1 state use them.
+
+The rows are the same ``threads`` rows the native API serves; this module reads and writes the
+state columns added by migration 0004 (values, interrupts, config, error, state_updated_at, TTL)
+next to the core ones. Metadata filters go through the shared filter engine
+(:func:`threadline.storage.filtering.thread_metadata_contains`, jsonb ``@>`` semantics on both
+databases, SQLite's term index included); ``values`` filters use :func:`json_contains` (a GIN
+index on PostgreSQL; a scan of the candidate rows on SQLite).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.selectable import TableValuedAlias
+
+from threadline.storage import threads as thread_store
+from threadline.storage.columns import AnyRow
+from threadline.storage.filtering import json_contains, thread_metadata_contains
+from threadline.storage.metadata_index import OVERFLOW, filter_terms
+from threadline.storage.schema import thread_metadata_terms, threads
+
+_SELECT = sa.select(
+    threads.c.id,
+    threads.c.metadata,
+    threads.c.status,
+    threads.c.created_at,
+    threads.c.updated_at,
+    threads.c.state_updated_at,
+    threads.c["values"],
+    threads.c.interrupts,
+    threads.c.config,
+    threads.c.error,
+    threads.c.expires_at,
+    threads.c.ttl_strategy,
+    threads.c.ttl_minutes,
+)
+
+SORTABLE = {
+    "thread_id": threads.c.id,
+    "status": threads.c.status,
+    "created_at": threads.c.created_at,
+    "updated_at": threads.c.updated_at,
+    "state_updated_at": threads.c.state_updated_at,
+}
+
+
+def to_dict(row: AnyRow) -> dict[str, Any]:
+    m = row._mapping
+    ttl = None
+    if m["ttl_strategy"] is not None:
+        ttl = {
+            "strategy": m["ttl_strategy"],
+            "ttl_minutes": m["ttl_minutes"],
+            "expires_at": m["expires_at"],
+        }
+    return {
+        "id": m["id"],
+        "metadata": m["metadata"] or {},
+        "status": m["status"],
+        "created_at": m["created_at"],
+        "updated_at": m["updated_at"],
+        "state_updated_at": m["state_updated_at"] or m["updated_at"],
+        "values": m["values"],
+        "interrupts": m["interrupts"] or {},
+        "config": m["config"] or {},
+        "error": m["error"],
+        "ttl": ttl,
+    }
+
+
+def _where_id(project_id: str, thread_id: str) -> list[Any]:
+    return [threads.c.project_id == project_id, threads.c.id == thread_id]
+
+
+# Hot statements are built once with bound parameters: building a SQLAlchemy expression per
+# request costs more than running the query.
+_BY_ID = _SELECT.where(
+    threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("thread_id")
+)
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+
+
+def get(
+    conn: Connection, project_id: str, thread_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    query = _BY_ID_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _BY_ID
+    row = conn.execute(query, {"project_id": project_id, "thread_id": thread_id}).first()
+    return to_dict(row) if row is not None else None
+
+
+def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
+    return thread_store.exists(conn, project_id, thread_id)
+
+
+def insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Insert a thread (core columns through :func:`threads.insert_row`, plus state columns)."""
+    thread_id = thread_store.insert_row(conn, project_id, data)
+    if "created_at" not in data:
+        thread = get(conn, project_id, thread_id)
+        assert thread is not None
+        return thread
+    now = data["created_at"]  # what insert_row stored: no need to read it back
+    ttl = None
+    if data.get("ttl_strategy") is not None:
+        ttl = {
+            "strategy": data["ttl_strategy"],
+            "ttl_minutes": data["ttl_minutes"],
+            "expires_at": data["expires_at"],
+        }
+    return {
+        "id": thread_id,
+        "metadata": data.get("metadata") or {},
+        "status": data.get("status") or "idle",
+        "created_at": now,
+        "updated_at": now,
+        "state_updated_at": now,
+        "values": data.get("values"),
+        "interrupts": data.get("interrupts") or {},
+        "config": data.get("config") or {},
+        "error": data.get("error"),
+        "ttl": ttl,
+    }
+
+
+_SET_METADATA = (
+    threads.update()
+    .where(
+        threads.c.project_id == sa.bindparam("p_project"),
+        threads.c.id == sa.bindparam("p_thread"),
+    )
+    .values(
+        {
+            threads.c.metadata: sa.bindparam("p_metadata", type_=threads.c.metadata.type),
+            threads.c.updated_at: sa.bindparam("p_now", type_=threads.c.updated_at.type),
+        }
+    )
+)
+
+
+def update(
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    changes: dict[str, Any],
+    *,
+    reindex_metadata: bool = False,
+) -> bool:
+    """Set columns of one thread; False if it does not exist."""
+    if changes.keys() == {"metadata", "updated_at"}:  # the common PATCH: a prepared statement
+        params = {"p_project": project_id, "p_thread": thread_id, "p_now": changes["updated_at"]}
+        result = conn.execute(_SET_METADATA, {**params, "p_metadata": changes["metadata"]})
+    else:
+        where = _where_id(project_id, thread_id)
+        result = conn.execute(threads.update().where(*where).values(changes))
+    if result.rowcount == 0:
+        return False
+    if reindex_metadata:
+        thread_store._index_metadata(conn, project_id, thread_id, changes["metadata"], replace=True)
+    return True
+
+
+_SET_STATE = (
+    threads.update()
+    .where(
+        threads.c.project_id == sa.bindparam("p_project"),
+        threads.c.id == sa.bindparam("p_thread"),
+    )
+    .values(
+        {
+            threads.c["values"]: sa.bindparam("p_values", type_=threads.c["values"].type),
+            threads.c.interrupts: sa.bindparam("p_interrupts", type_=threads.c.interrupts.type),
+            threads.c.status: sa.bindparam("p_status"),
+            threads.c.error: None,
+            threads.c.updated_at: sa.bindparam("p_now", type_=threads.c.updated_at.type),
+            threads.c.state_updated_at: sa.bindparam("p_now", type_=threads.c.updated_at.type),
+        }
+    )
+)
+
+
+def set_state(
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    *,
+    values: Any,
+    interrupts: dict[str, Any],
+    status: str,
+    now: datetime,
+) -> None:
+    """Mirror a new head checkpoint on the thread row (error cleared, timestamps bumped)."""
+    conn.execute(
+        _SET_STATE,
+        {
+            "p_project": project_id,
+            "p_thread": thread_id,
+            "p_values": values,
+            "p_interrupts": interrupts,
+            "p_status": status,
+            "p_now": now,
+        },
+    )
+
+
+def delete(conn: Connection, project_id: str, thread_id: str) -> bool:
+    """Delete a thread with everything that hangs off it; False if it did not exist."""
+    if not thread_store.exists(conn, project_id, thread_id):
+        return False
+    thread_store.delete(conn, project_id, thread_id)
+    return True
+
+
+def _filters(
+    conn: Connection,
+    project_id: str,
+    *,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    ids: Sequence[str] | None,
+    status: str | None,
+    driver: int = 0,
+) -> list[Any]:
+    where: list[Any] = [threads.c.project_id == project_id]
+    if metadata or values:
+        where.extend(_json_conditions(conn.dialect.name, project_id, metadata, values, driver))
+    if ids is not None:
+        where.append(threads.c.id.in_(list(ids)))
+    if status is not None:
+        where.append(threads.c.status == sa.bindparam("p_status"))
+    return where
+
+
+# Built containment conditions, by (dialect, project, filter). The shared filter engine names each
+# SQLite json_each alias from a global counter, so every statement it builds is new to
+# SQLAlchemy's compiled-statement cache (a 3-10 ms compile per request here). Renaming the
+# aliases deterministically lets filters of one shape share a compiled statement, and keeping the
+# built conditions spares rebuilding them for a filter seen again.
+_BUILT: OrderedDict[tuple[str, str, bytes], Any] = OrderedDict()
+#: below this many candidates a SQLite search sorts them instead of walking the sort index
+SELECTIVE = 5000
+_BUILT_LOCK = threading.Lock()
+_BUILT_MAX = 4096
+
+
+def _json_conditions(
+    dialect: str,
+    project_id: str,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    driver: int,
+) -> list[Any]:
+    filters = orjson.dumps([metadata, values, driver], option=orjson.OPT_SORT_KEYS)
+    key = (dialect, project_id, filters)
+    with _BUILT_LOCK:
+        found: list[Any] | None = _BUILT.get(key)
+        if found is not None:
+            _BUILT.move_to_end(key)
+            return found
+    built: list[Any] = []
+    if metadata:
+        terms = filter_terms(metadata)
+        if dialect == "sqlite" and terms:
+            built.append(_metadata_candidates(project_id, terms, driver or terms[0]))
+        built.append(thread_metadata_contains(metadata, dialect))
+    if values:
+        built.append(threads.c["values"].is_not(None))
+        built.append(json_contains(threads.c["values"], values, dialect))
+    if dialect == "sqlite":
+        names = itertools.count()
+        for condition in built:
+            for element in visitors.iterate(condition):
+                if isinstance(element, TableValuedAlias):
+                    element.name = f"jc{next(names)}"  # a fresh object: ours to name
+    with _BUILT_LOCK:
+        _BUILT[key] = built
+        if len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return built
+
+
+def _metadata_candidates(project_id: str, terms: list[int], driver: int) -> Any:
+    """SQLite: ids holding every term of the filter, or too many terms to be indexed (OVERFLOW).
+
+    Computed once, starting from the postings of ``driver`` (the rarest term), instead of
+    probing the term index once per thread of the project; the shared containment test
+    (:func:`thread_metadata_contains`) still decides each candidate.
+    """
+    postings = thread_metadata_terms
+    also = [
+        postings.c.thread_id.in_(
+            sa.select(other.c.thread_id).where(
+                other.c.project_id == project_id, other.c.term == term
+            )
+        )
+        for term in terms
+        if term != driver
+        for other in [thread_metadata_terms.alias()]
+    ]
+    candidates = sa.select(postings.c.thread_id).where(
+        postings.c.project_id == project_id,
+        postings.c.term.in_([driver, OVERFLOW]),  # an overflowing row holds only OVERFLOW
+        sa.or_(postings.c.term == OVERFLOW, sa.and_(sa.true(), *also)),
+    )
+    return threads.c.id.in_(candidates)
+
+
+_TERM_COUNTS = (
+    sa.select(thread_metadata_terms.c.term, sa.func.count())
+    .where(
+        thread_metadata_terms.c.project_id == sa.bindparam("p_project"),
+        thread_metadata_terms.c.term.in_(sa.bindparam("p_terms", expanding=True)),
+    )
+    .group_by(thread_metadata_terms.c.term)
+)
+
+
+def _plan(conn: Connection, project_id: str, metadata: dict[str, Any] | None) -> tuple[int, int]:
+    """SQLite: the rarest term of a metadata filter and how many threads hold it."""
+    terms = filter_terms(metadata or {})
+    if conn.dialect.name != "sqlite" or not terms:
+        return 0, -1
+    params = {"p_project": project_id, "p_terms": terms}
+    counts: dict[int, int] = dict(conn.execute(_TERM_COUNTS, params).all())
+    driver = min(terms, key=lambda term: counts.get(term, 0))
+    return driver, int(counts.get(driver, 0))
+
+
+def search(
+    conn: Connection,
+    project_id: str,
+    *,
+    metadata: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    ids: Sequence[str] | None = None,
+    status: str | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    sort_by: str = "created_at",
+    descending: bool = True,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of matching threads and whether more follow."""
+    driver, holders = _plan(conn, project_id, metadata)
+    selective = 0 <= holders <= SELECTIVE
+    key = ("search", sort_by, descending, selective, status is not None)
+
+    def build() -> Any:
+        where = _filters(
+            conn,
+            project_id,
+            metadata=metadata,
+            values=values,
+            ids=ids,
+            status=status,
+            driver=driver,
+        )
+        column: Any = SORTABLE[sort_by]
+        tiebreak: Any = threads.c.id
+        if selective:
+            # few candidates: look them up and sort them, rather than walk the sort index (which
+            # SQLite's planner prefers) testing every thread of the project; unary + hides the
+            # index from the planner
+            column = sa.literal_column(f"+threads.{column.name}")
+            tiebreak = sa.literal_column("+threads.id")
+        order = (column.desc(), tiebreak.desc()) if descending else (column.asc(), tiebreak.asc())
+        page = _SELECT.where(*where).order_by(*order)
+        return page.limit(sa.bindparam("p_limit")).offset(sa.bindparam("p_offset"))
+
+    query = (
+        build()
+        if ids is not None
+        else _statement(conn, project_id, key, metadata, values, driver, build)
+    )
+    params = {"p_status": status, "p_limit": limit + 1, "p_offset": offset}
+    rows = conn.execute(query, params).all()
+    return [to_dict(r) for r in rows[:limit]], len(rows) > limit
+
+
+def _statement(
+    conn: Connection,
+    project_id: str,
+    key: tuple[Any, ...],
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    driver: int,
+    build: Any,
+) -> Any:
+    """A whole statement, kept like the conditions in it: reusing the same statement object
+    lets SQLAlchemy skip rebuilding its cache key, the largest cost of a filtered query here."""
+    full = (conn.dialect.name, project_id, orjson.dumps([metadata, values, driver, key]))
+    with _BUILT_LOCK:
+        found = _BUILT.get(full)
+        if found is not None:
+            _BUILT.move_to_end(full)
+            return found
+    statement = build()
+    with _BUILT_LOCK:
+        _BUILT[full] = statement
+        if len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return statement
+
+
+def count(
+    conn: Connection,
+    project_id: str,
+    *,
+    metadata: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    status: str | None = None,
+) -> int:
+    driver = _plan(conn, project_id, metadata)[0] if len(metadata or {}) > 1 else 0
+
+    def build() -> Any:
+        where = _filters(
+            conn,
+            project_id,
+            metadata=metadata,
+            values=values,
+            ids=None,
+            status=status,
+            driver=driver,
+        )
+        return sa.select(sa.func.count()).select_from(threads).where(*where)
+
+    key = ("count", status is not None)
+    query = _statement(conn, project_id, key, metadata, values, driver, build)
+    return int(conn.execute(query, {"p_status": status}).scalar_one())
+
+
+def expired(conn: Connection, now: datetime, limit: int) -> list[tuple[str, str, str]]:
+    """(project_id, thread_id, strategy) of threads whose TTL has passed, soonest first."""
+    query = (
+        sa.select(threads.c.project_id, threads.c.id, threads.c.ttl_strategy)
+        .where(threads.c.expires_at.is_not(None), threads.c.expires_at <= now)
+        .order_by(threads.c.expires_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":  # processes sweeping at once take different rows
+        query = query.with_for_update(skip_locked=True)
+    rows = conn.execute(query).all()
+    return [(r[0], r[1], r[2] or "delete") for r in rows]

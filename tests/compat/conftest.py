@@ -1,0 +1,78 @@
+"""Fixtures for the compat tests: LangGraph's real SDK against real Threadline server processes.
+
+``lg_server`` is a server process per backend started with the settings the LangGraph tests need
+(per-graph reducers, a fast TTL sweeper, short stream heartbeats), on the session's database, so
+the ``tenant`` fixture's fresh project and key work on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client, get_sync_client
+from langgraph_sdk.client import LangGraphClient, SyncLangGraphClient
+
+from tests.conftest import Server, Tenant, start_server, stop_server
+
+REDUCERS = {
+    "chat": {"messages": "add_messages", "log": "append"},
+    "echo": {"messages": "add_messages"},
+}
+LG_ENV = {
+    "THREADLINE_LANGGRAPH_REDUCERS": json.dumps(REDUCERS),
+    "THREADLINE_TTL_SWEEP_SECONDS": "0.2",
+    "THREADLINE_STREAM_HEARTBEAT_SECONDS": "0.5",
+}
+
+
+@pytest.fixture(scope="session")
+def lg_servers(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str | None]
+) -> Iterator[dict[str, Server]]:
+    """One server process per backend with :data:`LG_ENV`, started on first use."""
+    started: list[Server] = []
+
+    class Lazy(dict[str, Server]):
+        def __missing__(self, backend: str) -> Server:
+            url = database_urls[backend]
+            assert url is not None
+            server = start_server(url, tmp_path_factory.mktemp(f"lg-{backend}"), env=LG_ENV)
+            started.append(server)
+            self[backend] = server
+            return server
+
+    yield Lazy()
+    for server in started:
+        stop_server(server)
+
+
+@pytest.fixture
+def lg_server(lg_servers: dict[str, Server], backend: str) -> Server:
+    return lg_servers[backend]
+
+
+@pytest.fixture
+async def lg(lg_server: Server, tenant: Tenant) -> AsyncIterator[LangGraphClient]:
+    """langgraph-sdk's async client on the real server, as the test's fresh project."""
+    client = get_client(url=lg_server.url, api_key=tenant.api_key)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def lg_sync(lg_server: Server, tenant: Tenant) -> Iterator[SyncLangGraphClient]:
+    """langgraph-sdk's sync client on the real server, as the test's fresh project."""
+    client = get_sync_client(url=lg_server.url, api_key=tenant.api_key)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def message_contents(values: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(m["type"], m["content"]) for m in values.get("messages", [])]
