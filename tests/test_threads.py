@@ -60,6 +60,16 @@ def test_generated_ids_are_uuid7(client: Client) -> None:
     assert len(thread.id) == 36 and thread.id[14] == "7"
 
 
+def test_create_answers_what_get_reads(client: Client) -> None:
+    for fields in (
+        {},
+        {"name": "n", "metadata": {"a": [1]}, "tags": ["t"], "environment": "e"},
+        {"participant_identifier": "someone"},
+    ):
+        created = client.threads.create(**fields)
+        assert created == client.threads.get(created.id, include_steps=False)
+
+
 def test_upsert_creates_then_updates(client: Client) -> None:
     first = client.threads.upsert("up-1", name="one", metadata={"k": 1})
     assert first.name == "one"

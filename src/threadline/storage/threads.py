@@ -130,40 +130,58 @@ STATE_COLUMNS = (
 
 def insert_row(conn: Connection, project_id: str, data: dict[str, Any]) -> str:
     """Insert a thread row from already validated data; returns its id."""
+    return str(_insert(conn, project_id, data)["id"])
+
+
+def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
     now = data.get("created_at") or utcnow()
     thread_id = data.get("id") or uuid7()
     meta = data.get("metadata") or {}
-    conn.execute(
-        threads.insert(),
-        {
-            "project_id": project_id,
-            "id": thread_id,
-            "name": data.get("name"),
-            "metadata": meta,
-            "tags": data.get("tags") or [],
-            "participant_id": _resolve_participant(conn, project_id, data),
-            "environment": data.get("environment"),
-            "status": data.get("status") or "idle",
-            "created_at": now,
-            "updated_at": data.get("updated_at") or now,
-            "state_updated_at": data.get("state_updated_at") or data.get("updated_at") or now,
-            "platforms": data.get("platforms"),
-            **{k: data[k] for k in STATE_COLUMNS if k in data},
-        },
-    )
+    row = {
+        "project_id": project_id,
+        "id": thread_id,
+        "name": data.get("name"),
+        "metadata": meta,
+        "tags": data.get("tags") or [],
+        "participant_id": _resolve_participant(conn, project_id, data),
+        "environment": data.get("environment"),
+        "status": data.get("status") or "idle",
+        "created_at": now,
+        "updated_at": data.get("updated_at") or now,
+        "state_updated_at": data.get("state_updated_at") or data.get("updated_at") or now,
+        "platforms": data.get("platforms"),
+        **{k: data[k] for k in STATE_COLUMNS if k in data},
+    }
+    try:
+        conn.execute(threads.insert(), row)
+    except sa.exc.IntegrityError:
+        raise Conflict(f"thread {thread_id!r} exists", field="id") from None
     _index_metadata(conn, project_id, thread_id, meta, replace=False)
     if data.get("platforms"):
         message_store.index_thread_platforms(
             conn, project_id, thread_id, data["platforms"], replace=False
         )
-    return thread_id
+    return row
 
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    if data.get("id") and exists(conn, project_id, data["id"]):
-        raise Conflict(f"thread {data['id']!r} exists", field="id")
-    thread_id = insert_row(conn, project_id, data)
-    return get(conn, project_id, thread_id, include_steps=False)
+    """Insert a thread (``Conflict`` if the id is taken) and return it as read back."""
+    row = _insert(conn, project_id, data)
+    if row["participant_id"] is not None:  # the participant's identifier comes from its row
+        return get(conn, project_id, row["id"], include_steps=False)
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "metadata": row["metadata"],
+        "tags": row["tags"],
+        "participant_id": None,
+        "participant": None,
+        "environment": row["environment"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "platforms": row["platforms"] or {},
+    }
 
 
 def get(
