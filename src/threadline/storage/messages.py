@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.core.errors import InvalidInput, NotFound
 from threadline.core.timeutil import utcnow
+from threadline.storage import attached
 from threadline.storage.dialect import insert
 from threadline.storage.filtering import json_path_compare
 from threadline.storage.pagination import chunks
@@ -324,6 +325,7 @@ def delete_thread_steps(
         raise NotFound(f"thread {thread_id!r} not found")
     deleted = 0
     for part in chunks(sorted(set(step_ids)), 500):
+        attached.before_delete(conn, project_id, step_ids=part)  # their files, for the sweeper
         result = conn.execute(
             steps.delete().where(
                 steps.c.project_id == project_id,

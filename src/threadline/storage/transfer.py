@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Row
 from threadline.core.errors import InvalidInput
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import parse_timestamp, utcnow
+from threadline.storage import attached
 from threadline.storage import messages as message_store
 from threadline.storage import steps as step_store
 from threadline.storage.columns import UTCDateTime
@@ -564,6 +565,7 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
         conn.execute(upsert(threads, dialect, ("project_id", "id"), THREAD_COLUMNS), thread_rows)
     # Removals first: a step may move from one thread of the batch to another.
     for part in chunks(removed, 500):
+        attached.before_delete(conn, project_id, step_ids=part)  # their files, for the sweeper
         conn.execute(steps.delete().where(steps.c.project_id == project_id, steps.c.id.in_(part)))
     reactions = {row["id"]: row.pop("reactions") for row in step_rows}
     if step_rows:
