@@ -75,8 +75,12 @@ def test_wide_metadata_still_found(client: Client) -> None:
     """Rows with more leaves than the SQLite term index keeps are still matched exactly."""
     wide = {f"k{i}": i for i in range(400)}
     client.threads.create(name="wide", metadata=wide)
-    assert names(client, metadata={"k399": 399}) == {"wide"}
+    client.threads.create(name="narrow", metadata={"k399": 399})
+    assert names(client, metadata={"k399": 399}) == {"wide", "narrow"}
+    assert client.threads.count(metadata={"k399": 399}) == 2
+    assert client.threads.list(metadata={"k399": 399}).total_count == 2
     assert names(client, metadata={"k399": 398}) == set()
+    assert client.threads.count(metadata={"k399": 398, "k1": 1}) == 0
 
 
 def lit(field: str, operator: str, value: Any, path: str | None = None) -> dict[str, Any]:
