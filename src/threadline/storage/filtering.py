@@ -180,41 +180,51 @@ def is_simple_containment(value: Any) -> bool:
     )
 
 
-SELECTIVE = 1000
+#: a metadata filter whose rarest term is held by at most this many threads drives the query
+SELECTIVE = 5000
+
+_TERM_COUNTS = (
+    sa.select(thread_metadata_terms.c.term, sa.func.count())
+    .where(
+        thread_metadata_terms.c.project_id == sa.bindparam("p_project"),
+        thread_metadata_terms.c.term.in_(sa.bindparam("p_terms", expanding=True)),
+    )
+    .group_by(thread_metadata_terms.c.term)
+)
+
+
+def rarest_term(conn: Any, project_id: str, value: dict[str, Any]) -> tuple[int, int] | None:
+    """SQLite: the term of a containment filter held by fewest threads, and how many hold it."""
+    terms = filter_terms(value)
+    if conn.dialect.name != "sqlite" or not terms:
+        return None
+    params = {"p_project": project_id, "p_terms": terms}
+    counts: dict[int, int] = dict(conn.execute(_TERM_COUNTS, params).all())
+    driver = min(terms, key=lambda term: counts.get(term, 0))
+    return driver, int(counts.get(driver, 0))
+
+
+def term_candidates(project_id: str, term: int) -> Expr:
+    """Threads holding ``term`` (or too wide to be indexed): a short list to drive a query.
+
+    The containment test (:func:`thread_metadata_contains`) still decides each candidate."""
+    return threads.c.id.in_(
+        sa.select(thread_metadata_terms.c.thread_id).where(
+            thread_metadata_terms.c.project_id == project_id,
+            thread_metadata_terms.c.term.in_([term, OVERFLOW]),
+        )
+    )
 
 
 def metadata_candidates(
     conn: Any, project_id: str, value: dict[str, Any], *, always: bool = False
 ) -> Expr | None:
-    """SQLite: ``(project, id) IN (...)`` over the rarest term's rows, if it has few enough
-    (or in any case with ``always``, as for counts).
-
-    Driving the query from that short list beats walking the whole project in created order.
-    """
-    best: tuple[int, int] | None = None
-    for term in filter_terms(value):
-        rows = conn.execute(
-            sa.select(sa.func.count()).select_from(
-                sa.select(sa.literal(1))
-                .where(
-                    thread_metadata_terms.c.term.in_([term, OVERFLOW]),
-                    thread_metadata_terms.c.project_id == project_id,
-                )
-                .limit(SELECTIVE + 1)
-                .subquery()
-            )
-        ).scalar_one()
-        if best is None or rows < best[0]:
-            best = (rows, term)
-    if best is None or (best[0] > SELECTIVE and not always):
+    """SQLite: the rarest term's candidates, if few enough (or in any case with ``always``,
+    as for counts). Driving from that list beats walking the project in created order."""
+    found = rarest_term(conn, project_id, value)
+    if found is None or (found[1] > SELECTIVE and not always):
         return None
-    key = sa.tuple_(threads.c.project_id, threads.c.id)
-    return key.in_(
-        sa.select(thread_metadata_terms.c.project_id, thread_metadata_terms.c.thread_id).where(
-            thread_metadata_terms.c.term.in_([best[1], OVERFLOW]),
-            thread_metadata_terms.c.project_id == project_id,
-        )
-    )
+    return term_candidates(project_id, found[0])
 
 
 def _json_field(col: Any, cond: Condition, dialect: str, *, metadata_index: bool = False) -> Expr:

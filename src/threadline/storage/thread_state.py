@@ -10,7 +10,6 @@ index on PostgreSQL; a scan of the candidate rows on SQLite).
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -20,14 +19,18 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.selectable import TableValuedAlias
 
 from threadline.storage import threads as thread_store
 from threadline.storage.columns import AnyRow
-from threadline.storage.filtering import json_contains, thread_metadata_contains
-from threadline.storage.metadata_index import OVERFLOW, filter_terms
-from threadline.storage.schema import thread_metadata_terms, threads
+from threadline.storage.filtering import (
+    SELECTIVE,
+    json_contains,
+    rarest_term,
+    term_candidates,
+    thread_metadata_contains,
+)
+from threadline.storage.metadata_index import filter_terms
+from threadline.storage.schema import threads
 
 _SELECT = sa.select(
     threads.c.id,
@@ -240,14 +243,9 @@ def _filters(
     return where
 
 
-# Built containment conditions, by (dialect, project, filter). The shared filter engine names each
-# SQLite json_each alias from a global counter, so every statement it builds is new to
-# SQLAlchemy's compiled-statement cache (a 3-10 ms compile per request here). Renaming the
-# aliases deterministically lets filters of one shape share a compiled statement, and keeping the
-# built conditions spares rebuilding them for a filter seen again.
+# Built containment conditions and statements, by (dialect, project, filter): reusing the same
+# statement object spares SQLAlchemy rebuilding its cache key, the largest cost of a filtered query.
 _BUILT: OrderedDict[tuple[str, str, bytes], Any] = OrderedDict()
-#: below this many candidates a SQLite search sorts them instead of walking the sort index
-SELECTIVE = 5000
 _BUILT_LOCK = threading.Lock()
 _BUILT_MAX = 4096
 
@@ -270,17 +268,11 @@ def _json_conditions(
     if metadata:
         terms = filter_terms(metadata)
         if dialect == "sqlite" and terms:
-            built.append(_metadata_candidates(project_id, terms, driver or terms[0]))
+            built.append(term_candidates(project_id, driver or terms[0]))
         built.append(thread_metadata_contains(metadata, dialect))
     if values:
         built.append(threads.c["values"].is_not(None))
         built.append(json_contains(threads.c["values"], values, dialect))
-    if dialect == "sqlite":
-        names = itertools.count()
-        for condition in built:
-            for element in visitors.iterate(condition):
-                if isinstance(element, TableValuedAlias):
-                    element.name = f"jc{next(names)}"  # a fresh object: ours to name
     with _BUILT_LOCK:
         _BUILT[key] = built
         if len(_BUILT) > _BUILT_MAX:
@@ -288,51 +280,10 @@ def _json_conditions(
     return built
 
 
-def _metadata_candidates(project_id: str, terms: list[int], driver: int) -> Any:
-    """SQLite: ids holding every term of the filter, or too many terms to be indexed (OVERFLOW).
-
-    Computed once, starting from the postings of ``driver`` (the rarest term), instead of
-    probing the term index once per thread of the project; the shared containment test
-    (:func:`thread_metadata_contains`) still decides each candidate.
-    """
-    postings = thread_metadata_terms
-    also = [
-        postings.c.thread_id.in_(
-            sa.select(other.c.thread_id).where(
-                other.c.project_id == project_id, other.c.term == term
-            )
-        )
-        for term in terms
-        if term != driver
-        for other in [thread_metadata_terms.alias()]
-    ]
-    candidates = sa.select(postings.c.thread_id).where(
-        postings.c.project_id == project_id,
-        postings.c.term.in_([driver, OVERFLOW]),  # an overflowing row holds only OVERFLOW
-        sa.or_(postings.c.term == OVERFLOW, sa.and_(sa.true(), *also)),
-    )
-    return threads.c.id.in_(candidates)
-
-
-_TERM_COUNTS = (
-    sa.select(thread_metadata_terms.c.term, sa.func.count())
-    .where(
-        thread_metadata_terms.c.project_id == sa.bindparam("p_project"),
-        thread_metadata_terms.c.term.in_(sa.bindparam("p_terms", expanding=True)),
-    )
-    .group_by(thread_metadata_terms.c.term)
-)
-
-
 def _plan(conn: Connection, project_id: str, metadata: dict[str, Any] | None) -> tuple[int, int]:
     """SQLite: the rarest term of a metadata filter and how many threads hold it."""
-    terms = filter_terms(metadata or {})
-    if conn.dialect.name != "sqlite" or not terms:
-        return 0, -1
-    params = {"p_project": project_id, "p_terms": terms}
-    counts: dict[int, int] = dict(conn.execute(_TERM_COUNTS, params).all())
-    driver = min(terms, key=lambda term: counts.get(term, 0))
-    return driver, int(counts.get(driver, 0))
+    found = rarest_term(conn, project_id, metadata) if metadata else None
+    return found if found is not None else (0, -1)
 
 
 def search(
