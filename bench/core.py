@@ -232,10 +232,17 @@ def log_tail(log: Path, lines: int = 30) -> str:
 class LocalServer:
     """One uvicorn process this benchmark starts (and may restart) on a fixed loopback port."""
 
-    def __init__(self, data_dir: Path, database_url: str | None, api_key: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None,
+        api_key: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.api_key = api_key
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / "server.log"
@@ -250,6 +257,7 @@ class LocalServer:
             **os.environ,
             "THREADLINE_DATA_DIR": str(self.data_dir),
             "THREADLINE_BOOTSTRAP_API_KEY": self.api_key,
+            **self.env,
         }
         env.pop("THREADLINE_DATABASE_URL", None)
         if self.database_url:

@@ -20,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,12 +32,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _load import LoadGenerator, LoadResult, Request
+from core import LocalServer, cpu_seconds
+from core import machine_busy_seconds as machine_busy
 
 USERS = 1000
 CHANNELS = ("web", "slack", "email", "api", "mobile")
@@ -64,29 +62,6 @@ REFERENCE_SEARCH_20K = 25
 ORDER = list(REFERENCE)
 READS = ("get", "search", "count", "get_state", "get_history")
 WRITES = ("update", "update_state", "create")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_busy() -> float:
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return math.nan
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def metadata(rng: random.Random, n: int) -> dict[str, Any]:
@@ -152,66 +127,6 @@ def _uuid(rng: random.Random) -> Any:
     import uuid
 
     return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-
-class ServerProcess:
-    def __init__(self, data_dir: Path, api_key: str) -> None:
-        self.data_dir = data_dir
-        self.api_key = api_key
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        env = {
-            **os.environ,
-            "THREADLINE_DATA_DIR": str(self.data_dir),
-            "THREADLINE_BOOTSTRAP_API_KEY": self.api_key,
-            "THREADLINE_LANGGRAPH_REDUCERS": REDUCERS,
-        }
-        env.pop("THREADLINE_DATABASE_URL", None)
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "threadline.api.app:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        with self.log.open("ab") as out:
-            return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-
-    async def start(self) -> None:
-        self.process = self._spawn()
-        async with LoadGenerator(self.url) as gen:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(self.log.read_text()[-2000:])
-                try:
-                    status, _ = await gen.send(Request("GET", "/health"), seconds=2)
-                    if status == 200:
-                        return
-                except (aiohttp.ClientError, OSError, TimeoutError):
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError("server did not start: " + self.log.read_text()[-2000:])
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def factories(
@@ -294,7 +209,7 @@ async def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
         db_url = f"sqlite:///{data_dir / 'threadline.db'}"
         ids, state_ids, seeded = await seed(db_url, api_key, size)
         print(f"\nN = {size:,} threads: seeded in {seeded:.1f} s", flush=True)
-        server = ServerProcess(data_dir, api_key)
+        server = LocalServer(data_dir, None, api_key, {"THREADLINE_LANGGRAPH_REDUCERS": REDUCERS})
         await server.start()
         assert server.process is not None
         pid = server.process.pid

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,42 +28,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _load import LoadGenerator, Request, percentile
+from core import LocalServer
 from threadline import AsyncClient, Client
-
-
-def start_server(port: int, data_dir: str, key: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "THREADLINE_DATA_DIR": data_dir,
-        "THREADLINE_BOOTSTRAP_API_KEY": key,
-    }
-    env.pop("THREADLINE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "threadline.api.app:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start")
 
 
 def row(
@@ -157,20 +121,19 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    process = None
+    server = None
     url, key = args.url, args.api_key
     tmp = tempfile.TemporaryDirectory()
     if url is None:
         key = "bench-" + secrets.token_hex(16)
-        port = 18000 + secrets.randbelow(1000)
-        process = start_server(port, tmp.name, key)
-        url = f"http://127.0.0.1:{port}"
+        server = LocalServer(Path(tmp.name), None, key)
+        asyncio.run(server.start())
+        url = server.url
     try:
         rows = asyncio.run(measure(url, key, args.duration, args.concurrency))
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(10)
+        if server is not None:
+            server.stop()
         tmp.cleanup()
     print(f"\nSDK clients against {url} (concurrency {args.concurrency} for async clients)")
     print(f"{'client':<30} {'operation':<16} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
