@@ -81,6 +81,20 @@ async def test_migrations_run_on_an_empty_database(tmp_path: Any) -> None:
         await fresh.close()
 
 
+def _json_round_trip(conn: Connection) -> list[Any]:
+    table = sa.Table("json_probe", sa.MetaData(), sa.Column("v", sa.JSON), prefixes=["TEMPORARY"])
+    table.create(conn)
+    conn.execute(table.insert(), [{"v": 5}, {"v": 2.5}, {"v": "5"}, {"v": [1]}, {"v": {"a": 1}}])
+    found = list(conn.execute(sa.select(table.c.v)).scalars())
+    table.drop(conn)
+    return found
+
+
+async def test_json_columns_hold_bare_numbers(db: Database) -> None:
+    """SQLite stores the JSON text ``5`` as a number (NUMERIC affinity); it still reads back."""
+    assert await db.write(_json_round_trip) == [5, 2.5, "5", [1], {"a": 1}]
+
+
 async def test_ping(db: Database) -> None:
     assert await db.ping()
 

@@ -159,6 +159,49 @@ def test_count_and_equality_filters(client: Client) -> None:
     assert client.threads.count(participant_id=bob.id) == 1
 
 
+def test_metadata_search_follows_updates_and_deletes(client: Client) -> None:
+    """The indexed metadata searches (and SQLite's per-term thread counts) stay exact as
+    threads are created, re-tagged and deleted."""
+    a = [client.threads.create(metadata={"team": "a", "n": i}) for i in range(4)]
+    gold = client.threads.create(metadata={"team": "a", "tier": {"level": "gold"}})
+    b = [client.threads.create(metadata={"team": "b"}, status="busy") for _ in range(2)]
+    assert client.threads.count(metadata={"team": "a"}) == 5
+    assert client.threads.count(metadata={"team": "a", "tier": {"level": "gold"}}) == 1
+    assert client.threads.count(metadata={"team": "b"}, status="busy") == 2
+    assert client.threads.count(metadata={"team": "c"}) == 0
+
+    client.threads.update(a[0].id, metadata={"team": "b"})
+    client.threads.delete(b[0].id)
+    assert client.threads.count(metadata={"team": "a"}) == 4
+    assert client.threads.count(metadata={"team": "b"}) == 2
+    page = client.threads.list(metadata={"team": "b"}, limit=1)
+    assert page.total_count == 2
+    assert [t.id for t in page.data] == [b[1].id]  # newest first
+    assert page.page_info.has_next_page
+    rest = client.threads.list(metadata={"team": "b"}, limit=1, offset=1)
+    assert [t.id for t in rest.data] == [a[0].id]
+    assert not rest.page_info.has_next_page
+    assert rest.page_info.has_previous_page
+    oldest = client.threads.list(metadata={"team": "a"}, order="asc", limit=2)
+    assert [t.id for t in oldest.data] == [a[1].id, a[2].id]
+    assert [t.id for t in client.threads.list(metadata={"tier": {"level": "gold"}})] == [gold.id]
+    # paging on from a page of the fast path covers the rest exactly once
+    seen = [t.id for t in client.threads.list(metadata={"team": "a"}, first=2)]
+    assert sorted(seen) == sorted([t.id for t in a[1:]] + [gold.id])
+
+
+def test_metadata_search_of_a_thread_too_wide_to_index(client: Client) -> None:
+    """A thread with more metadata leaves than the term index keeps is still found."""
+    wide = client.threads.create(metadata={"team": "a", **{f"k{i}": i for i in range(300)}})
+    narrow = client.threads.create(metadata={"team": "a"})
+    client.threads.create(metadata={"team": "b"})
+    assert client.threads.count(metadata={"team": "a"}) == 2
+    assert client.threads.count(metadata={"k299": 299}) == 1
+    found = client.threads.list(metadata={"team": "a"})
+    assert [t.id for t in found.data] == [narrow.id, wide.id]
+    assert found.total_count == 2
+
+
 def test_export_pages_with_steps(client: Client) -> None:
     for i in range(5):
         t = client.threads.create(name=f"e{i}")

@@ -173,7 +173,9 @@ def validate(model: type[M], data: Any) -> M:
         raise from_validation(exc) from None
 
 
-def make_route(endpoint: Endpoint) -> Route:
+def make_route(endpoint: Endpoint, *, mounted_at: str = "") -> Route:
+    """The Starlette route of ``endpoint``; ``mounted_at`` is the prefix of the Mount it goes in."""
+
     async def handle(request: Request) -> Response:
         try:
             if endpoint.public:
@@ -205,7 +207,8 @@ def make_route(endpoint: Endpoint) -> Route:
             return Response(status_code=204)
         return json_response(result, status=endpoint.status)
 
-    return Route(endpoint.path, handle, methods=[endpoint.method], name=endpoint.handler.__name__)
+    path = endpoint.path.removeprefix(mounted_at)
+    return Route(path, handle, methods=[endpoint.method], name=endpoint.handler.__name__)
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------

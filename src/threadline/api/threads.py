@@ -55,7 +55,10 @@ async def get_thread(ctx: Ctx, _: None) -> Any:
     """Get a thread with its steps in order."""
     params = parse_query(ctx.request, [QueryParam("include_steps", "", "boolean")])
     return await ctx.service.get_thread(
-        ctx.project_id, ctx.path("thread_id"), include_steps=params.get("include_steps", True)
+        ctx.project_id,
+        ctx.path("thread_id"),
+        include_steps=params.get("include_steps", True),
+        wire=True,
     )
 
 

@@ -77,3 +77,27 @@ def participant_token_count() -> ColumnElement[Any]:
         )
         .scalar_subquery()
     )
+
+
+def thread_totals(
+    conn: Any, project_id: str, thread_ids: list[str]
+) -> dict[str, tuple[int, float]]:
+    """(token count, duration in seconds) of each thread, in one grouped query per 500 ids."""
+    first = sa.func.min(sa.func.coalesce(steps.c.start_time, steps.c.created_at))
+    last = sa.func.max(sa.func.coalesce(steps.c.end_time, steps.c.start_time, steps.c.created_at))
+    if conn.dialect.name == "postgresql":
+        seconds: ColumnElement[Any] = sa.func.extract("epoch", last - first)
+    else:
+        seconds = (sa.func.julianday(last) - sa.func.julianday(first)) * 86400.0
+    out: dict[str, tuple[int, float]] = {}
+    for start in range(0, len(thread_ids), 500):
+        part = thread_ids[start : start + 500]
+        query = (
+            sa.select(steps.c.thread_id, sa.func.sum(_step_tokens()), seconds)
+            .where(steps.c.project_id == project_id, steps.c.thread_id.in_(part))
+            .group_by(steps.c.thread_id)
+        )
+        for thread_id, tokens, duration in conn.execute(query):
+            # milliseconds: SQLite computes through julianday floats (3.0 s reads 2.99998)
+            out[thread_id] = (int(tokens or 0), round(float(duration or 0), 3))
+    return out

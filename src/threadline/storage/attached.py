@@ -25,6 +25,22 @@ def annotate_steps(conn: Connection, project_id: str, steps: Sequence[dict[str, 
         step["attachments"] = by_file.get(step["id"], [])
 
 
+def annotate_thread_steps(
+    conn: Connection, project_id: str, thread_id: str, steps: Sequence[dict[str, Any]]
+) -> None:
+    """``annotate_steps`` for all the steps of one thread, by thread rather than by step ids."""
+    by_score: dict[str, list[dict[str, Any]]] = {}
+    for score in scores.of_thread_steps(conn, project_id, thread_id):
+        by_score.setdefault(score["step_id"], []).append(score)
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for item in attachments.of_thread(conn, project_id, thread_id):
+        if item["step_id"] is not None:
+            by_file.setdefault(item["step_id"], []).append(item)
+    for step in steps:
+        step["scores"] = by_score.get(step["id"], [])
+        step["attachments"] = by_file.get(step["id"], [])
+
+
 def annotate_thread(conn: Connection, project_id: str, thread: dict[str, Any]) -> None:
     """Set ``scores`` (of all its steps) and ``attachments`` (all of them) on a thread dict; the
     scores come from its annotated ``steps`` when it has them."""
@@ -34,7 +50,7 @@ def annotate_thread(conn: Connection, project_id: str, thread: dict[str, Any]) -
         thread["scores"] = sorted(found, key=lambda s: (s["created_at"], s["id"]))
     else:
         thread["scores"] = scores.for_thread(conn, project_id, thread["id"])
-    thread["attachments"] = attachments.for_thread(conn, project_id, thread["id"])
+    thread["attachments"] = attachments.of_thread(conn, project_id, thread["id"])
 
 
 def before_delete(

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
+from threadline.storage import raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import insert
 from threadline.storage.pagination import PageRequest, chunks, count_of, paginate
@@ -100,6 +101,11 @@ def get(conn: Connection, project_id: str, attachment_id: str) -> dict[str, Any]
     if row is None:
         raise NotFound(f"attachment {attachment_id!r} not found")
     return to_wire(row)
+
+
+def exists(conn: Connection, project_id: str, attachment_id: str) -> bool:
+    query = sa.select(attachments.c.id).where(_where_id(project_id, attachment_id))
+    return conn.execute(query).first() is not None
 
 
 def by_object_key(conn: Connection, project_id: str, object_key: str) -> dict[str, Any] | None:
@@ -193,6 +199,22 @@ def for_thread(conn: Connection, project_id: str, thread_id: str) -> list[dict[s
     return [
         to_wire(r) for r in conn.execute(query.order_by(attachments.c.created_at, attachments.c.id))
     ]
+
+
+_OF_THREAD = raw.Reader(
+    _SELECT.where(
+        attachments.c.project_id == sa.bindparam("project_id"),
+        attachments.c.thread_id == sa.bindparam("thread_id"),
+    ).order_by(attachments.c.created_at, attachments.c.id)
+)
+
+
+def of_thread(conn: Connection, project_id: str, thread_id: str) -> list[dict[str, Any]]:
+    """``for_thread`` in one precompiled statement (the thread read's hot path)."""
+    found = _OF_THREAD.rows(conn, {"project_id": project_id, "thread_id": thread_id})
+    for item in found:
+        item["metadata"] = item["metadata"] or {}
+    return found
 
 
 # --- the file-deletion outbox ---------------------------------------------------------------

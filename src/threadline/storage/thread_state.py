@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from threadline.core.filters import equals, metadata_containment
+from threadline.storage import raw, thread_search
 from threadline.storage import threads as thread_store
 from threadline.storage.columns import AnyRow
 from threadline.storage.filtering import (
@@ -30,6 +32,7 @@ from threadline.storage.filtering import (
     thread_metadata_contains,
 )
 from threadline.storage.metadata_index import filter_terms
+from threadline.storage.pagination import PageRequest
 from threadline.storage.schema import threads
 
 _SELECT = sa.select(
@@ -58,7 +61,10 @@ SORTABLE = {
 
 
 def to_dict(row: AnyRow) -> dict[str, Any]:
-    m = row._mapping
+    return from_mapping(row._mapping)
+
+
+def from_mapping(m: Mapping[Any, Any]) -> dict[str, Any]:
     ttl = None
     if m["ttl_strategy"] is not None:
         ttl = {
@@ -93,12 +99,18 @@ _BY_ID = _SELECT.where(
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 
 
+_READ_BY_ID = raw.Reader(_BY_ID)
+_READ_BY_ID_FOR_UPDATE = raw.Reader(_BY_ID_FOR_UPDATE)
+
+
 def get(
     conn: Connection, project_id: str, thread_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    query = _BY_ID_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _BY_ID
-    row = conn.execute(query, {"project_id": project_id, "thread_id": thread_id}).first()
-    return to_dict(row) if row is not None else None
+    reader = (
+        _READ_BY_ID_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _READ_BY_ID
+    )
+    found = reader.rows(conn, {"project_id": project_id, "thread_id": thread_id})
+    return from_mapping(found[0]) if found else None
 
 
 def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
@@ -160,12 +172,17 @@ def update(
 ) -> bool:
     """Set columns of one thread; False if it does not exist."""
     if changes.keys() == {"metadata", "updated_at"}:  # the common PATCH: a prepared statement
-        params = {"p_project": project_id, "p_thread": thread_id, "p_now": changes["updated_at"]}
-        result = conn.execute(_SET_METADATA, {**params, "p_metadata": changes["metadata"]})
+        params = {
+            "p_project": project_id,
+            "p_thread": thread_id,
+            "p_now": raw.time_param(conn, changes["updated_at"]),
+            "p_metadata": raw.json_param(changes["metadata"]),
+        }
+        updated = raw.execute(conn, _SET_METADATA, params).rowcount
     else:
         where = _where_id(project_id, thread_id)
-        result = conn.execute(threads.update().where(*where).values(changes))
-    if result.rowcount == 0:
+        updated = conn.execute(threads.update().where(*where).values(changes)).rowcount
+    if updated == 0:
         return False
     if reindex_metadata:
         thread_store._index_metadata(conn, project_id, thread_id, changes["metadata"], replace=True)
@@ -202,15 +219,16 @@ def set_state(
     now: datetime,
 ) -> None:
     """Mirror a new head checkpoint on the thread row (error cleared, timestamps bumped)."""
-    conn.execute(
+    raw.execute(
+        conn,
         _SET_STATE,
         {
             "p_project": project_id,
             "p_thread": thread_id,
-            "p_values": values,
-            "p_interrupts": interrupts,
+            "p_values": raw.json_param(values),
+            "p_interrupts": raw.json_param(interrupts),
             "p_status": status,
-            "p_now": now,
+            "p_now": raw.time_param(conn, now),
         },
     )
 
@@ -286,6 +304,31 @@ def _plan(conn: Connection, project_id: str, metadata: dict[str, Any] | None) ->
     return found if found is not None else (0, -1)
 
 
+def _fast_plan(
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    ids: Sequence[str] | None,
+    status: str | None,
+) -> thread_search.Plan | None:
+    """The shared fast search (storage/thread_search.py) for a metadata/status search."""
+    if values or ids is not None:
+        return None
+    conditions = [metadata_containment(metadata)] if metadata else []
+    if status is not None:
+        conditions.append(equals("status", status))
+    return thread_search.plan(conditions)
+
+
+def is_quick(
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None = None,
+    ids: Sequence[str] | None = None,
+    status: str | None = None,
+) -> bool:
+    """Whether a search or count of this shape is an indexed one (``Database.read(quick=)``)."""
+    return _fast_plan(metadata, values, ids, status) is not None
+
+
 def search(
     conn: Connection,
     project_id: str,
@@ -300,6 +343,13 @@ def search(
     descending: bool = True,
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of matching threads and whether more follow."""
+    fast = _fast_plan(metadata, values, ids, status)
+    if fast is not None and thread_search.applies(conn, project_id, fast):
+        page = PageRequest(limit=limit, offset=offset, descending=descending, include_total=False)
+        column = "id" if sort_by == "thread_id" else sort_by
+        found = thread_search.search(conn, project_id, fast, page, column, _SELECT)
+        if found is not None:
+            return [from_mapping(m) for m in found[0]], found[1]
     driver, holders = _plan(conn, project_id, metadata)
     selective = 0 <= holders <= SELECTIVE
     key = ("search", sort_by, descending, selective, status is not None)
@@ -369,6 +419,9 @@ def count(
     values: dict[str, Any] | None = None,
     status: str | None = None,
 ) -> int:
+    fast = _fast_plan(metadata, values, None, status)
+    if fast is not None and thread_search.applies(conn, project_id, fast):
+        return thread_search.count(conn, project_id, fast)
     driver = _plan(conn, project_id, metadata)[0] if len(metadata or {}) > 1 else 0
 
     def build() -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
-from threadline.storage import attached
+from threadline.storage import attached, raw, thread_search
 from threadline.storage import messages as message_store
 from threadline.storage import participants as participant_store
 from threadline.storage import steps as step_store
@@ -24,7 +24,7 @@ from threadline.storage.filtering import (
     metadata_candidates,
 )
 from threadline.storage.metadata_index import OVERFLOW, filter_terms, row_terms
-from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.pagination import PageRequest, count_of, offset_page_info, paginate
 from threadline.storage.schema import participants, thread_metadata_terms, threads
 
 ORDERABLE = {
@@ -58,7 +58,10 @@ _SELECT = sa.select(
 
 
 def to_wire(row: AnyRow) -> dict[str, Any]:
-    m = row._mapping
+    return from_mapping(row._mapping)
+
+
+def from_mapping(m: Mapping[Any, Any]) -> dict[str, Any]:
     participant = None
     if m["participant_id"] is not None and m["participant_identifier"] is not None:
         participant = {
@@ -97,18 +100,21 @@ def _index_metadata(
     if conn.dialect.name != "sqlite":
         return
     if replace:
-        conn.execute(
-            thread_metadata_terms.delete().where(
-                thread_metadata_terms.c.project_id == project_id,
-                thread_metadata_terms.c.thread_id == thread_id,
-            )
-        )
+        raw.execute(conn, _DELETE_TERMS, {"project_id": project_id, "thread_id": thread_id})
     terms = row_terms(meta)
     if terms:
-        conn.execute(
-            thread_metadata_terms.insert(),
+        raw.executemany(
+            conn,
+            _INSERT_TERMS,
             [{"project_id": project_id, "term": t, "thread_id": thread_id} for t in terms],
         )
+
+
+_DELETE_TERMS = thread_metadata_terms.delete().where(
+    thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
+    thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
+)
+_INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "thread_id"))
 
 
 def _resolve_participant(conn: Connection, project_id: str, data: dict[str, Any]) -> Any:
@@ -158,7 +164,7 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
         **{k: data[k] for k in STATE_COLUMNS if k in data},
     }
     try:
-        conn.execute(threads.insert(), row)
+        raw.execute(conn, _insert_statement(tuple(row)), raw.row_params(conn, threads, row))
     except sa.exc.IntegrityError:
         raise Conflict(f"thread {thread_id!r} exists", field="id") from None
     _index_metadata(conn, project_id, thread_id, meta, replace=False)
@@ -167,6 +173,16 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
             conn, project_id, thread_id, data["platforms"], replace=False
         )
     return row
+
+
+_INSERTS: dict[tuple[str, ...], Any] = {}
+
+
+def _insert_statement(columns: tuple[str, ...]) -> Any:
+    stmt = _INSERTS.get(columns)
+    if stmt is None:
+        stmt = _INSERTS[columns] = raw.insert(threads, columns)
+    return stmt
 
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -189,15 +205,28 @@ def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str,
     }
 
 
+_BY_ID = raw.Reader(
+    _SELECT.where(
+        threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("id")
+    )
+)
+
+
 def get(
-    conn: Connection, project_id: str, thread_id: str, *, include_steps: bool = True
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    *,
+    include_steps: bool = True,
+    wire: bool = False,
 ) -> dict[str, Any]:
-    row = conn.execute(_SELECT.where(_where_id(project_id, thread_id))).first()
-    if row is None:
+    """The thread (with its annotated steps); ``wire``: only for a response (raw.Reader.rows)."""
+    found = _BY_ID.rows(conn, {"project_id": project_id, "id": thread_id})
+    if not found:
         raise NotFound(f"thread {thread_id!r} not found")
-    thread = to_wire(row)
+    thread = from_mapping(found[0])
     if include_steps:
-        thread["steps"] = step_store.for_threads(conn, project_id, [thread_id]).get(thread_id, [])
+        thread["steps"] = step_store.of_thread(conn, project_id, thread_id, wire=wire)
         attached.annotate_thread(conn, project_id, thread)
     return thread
 
@@ -286,6 +315,20 @@ def search(
             f"cannot order threads by {order_by!r}; use createdAt or updatedAt",
             field="order_by.column",
         )
+    fast = thread_search.plan(conditions)
+    found = fast and thread_search.search(conn, project_id, fast, page, column, _SELECT)
+    if found:
+        rows, more, total = found
+        data = [from_mapping(m) for m in rows]
+        if include_steps and data:
+            by_thread = step_store.for_threads(conn, project_id, [t["id"] for t in data])
+            for thread in data:
+                thread["steps"] = by_thread.get(thread["id"], [])
+        return {
+            "data": data,
+            "page_info": offset_page_info(data, more, page, column),
+            "total_count": total,
+        }
     where = _where(conn, project_id, conditions)
     driver = _metadata_driver(conn, project_id, conditions, always=False)
     fast_total = _term_index_count(conn, project_id, conditions) if page.include_total else None
@@ -316,6 +359,9 @@ def search(
 
 
 def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> int:
+    fast_plan = thread_search.plan(conditions)
+    if fast_plan is not None and thread_search.applies(conn, project_id, fast_plan):
+        return thread_search.count(conn, project_id, fast_plan)
     fast = _term_index_count(conn, project_id, conditions)
     if fast is not None:
         return fast
