@@ -36,6 +36,7 @@ def test_sync_and_async_clients_have_the_same_methods() -> None:
             "Datasets",
             "Experiments",
             "Prompts",
+            "Checkpoints",
         )
     ]
     for sync_cls, async_cls in pairs:

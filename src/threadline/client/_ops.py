@@ -60,7 +60,30 @@ def _nothing(_: Any) -> None:
     return None
 
 
-def _filters(filters: Sequence[Mapping[str, Any] | t.Filter] | None) -> list[dict[str, Any]]:
+#: a filter list, or Literal AI's ``ThreadFilter`` mapping (see :func:`_filters`)
+FilterArg = Sequence[Mapping[str, Any] | t.Filter] | Mapping[str, Any] | None
+
+
+def _condition(field: str, condition: Any) -> dict[str, Any]:
+    if isinstance(condition, Mapping):
+        return {"field": field, **condition}
+    found = {k: getattr(condition, k, None) for k in ("operator", "value", "path")}
+    return {"field": field, **{k: v for k, v in found.items() if v is not None}}
+
+
+def _filters(
+    filters: FilterArg,
+) -> list[dict[str, Any]]:
+    """The filter list. A mapping is Literal AI's ``ThreadFilter`` spelling, one field per key:
+    ``{"createdAt": {"operator": "gt", "value": "2024-01-01"}}`` (a list of conditions, or
+    objects with ``operator``/``value``/``path`` attributes, work too)."""
+    if isinstance(filters, Mapping):
+        return [
+            _condition(field, condition)
+            for field, given in filters.items()
+            if given is not None
+            for condition in (given if isinstance(given, list | tuple) else [given])
+        ]
     return [
         f.model_dump(exclude_none=True) if isinstance(f, t.Filter) else dict(f)
         for f in filters or []
@@ -106,7 +129,7 @@ def _paged(method: str, path: str, cls: type[M], body: dict[str, Any]) -> Op[Pag
 
 def _search_body(
     *,
-    filters: Sequence[Mapping[str, Any] | t.Filter] | None,
+    filters: FilterArg,
     first: int | None,
     after: str | None,
     before: str | None,
@@ -166,7 +189,7 @@ def search_threads(**query: Any) -> Op[PageData[t.Thread]]:
 
 def count_threads(
     *,
-    filters: Sequence[Mapping[str, Any] | t.Filter] | None = None,
+    filters: FilterArg = None,
     **equals: Any,
 ) -> Op[int]:
     body = {"filters": _filters(filters), **{k: v for k, v in equals.items() if v is not None}}
@@ -175,7 +198,7 @@ def count_threads(
 
 def export_threads(
     *,
-    filters: Sequence[Mapping[str, Any] | t.Filter] | None = None,
+    filters: FilterArg = None,
     metadata: dict[str, Any] | None = None,
     page: int = 1,
     page_size: int = 50,
@@ -681,3 +704,58 @@ def set_prompt_rollouts(
     body = {"rollouts": [_dump(r) for r in rollouts]}
     path = f"/v1/prompts/by-name/{_seg(name)}/rollouts"
     return Op("PUT", path, _list_of(t.Rollout), json=body)
+
+
+# --- LangGraph checkpointer: checkpoints with LangGraph's serialized form -----------------------
+
+
+def put_checkpoint(thread_id: str, checkpoint_id: str, **fields: Any) -> Op[dict[str, Any]]:
+    path = f"/v1/threads/{_seg(thread_id)}/checkpoints/{_seg(checkpoint_id)}"
+    return Op("PUT", path, _json, json=fields)
+
+
+def put_checkpoint_writes(
+    thread_id: str,
+    checkpoint_id: str,
+    *,
+    task_id: str,
+    writes: Sequence[Mapping[str, Any]],
+    checkpoint_ns: str = "",
+    task_path: str = "",
+) -> Op[None]:
+    path = f"/v1/threads/{_seg(thread_id)}/checkpoints/{_seg(checkpoint_id)}/writes"
+    body = {
+        "checkpoint_ns": checkpoint_ns,
+        "task_id": task_id,
+        "task_path": task_path,
+        "writes": list(writes),
+    }
+    return Op("PUT", path, _nothing, json=body)
+
+
+def _stored_checkpoints(body: Any) -> list[t.StoredCheckpoint]:
+    return [t.StoredCheckpoint.model_validate(item) for item in body]
+
+
+def search_checkpoints(**query: Any) -> Op[list[t.StoredCheckpoint]]:
+    body = {k: v for k, v in query.items() if v is not None}
+    return Op("POST", "/v1/checkpoints/search", _stored_checkpoints, json=body)
+
+
+def delete_checkpoints(thread_id: str) -> Op[None]:
+    return Op("DELETE", f"/v1/threads/{_seg(thread_id)}/checkpoints", _nothing)
+
+
+def delete_checkpoints_for_runs(run_ids: Sequence[str]) -> Op[None]:
+    body = {"run_ids": list(run_ids)}
+    return Op("POST", "/v1/checkpoints/delete-runs", _nothing, json=body)
+
+
+def copy_checkpoints(thread_id: str, target_thread_id: str) -> Op[None]:
+    path = f"/v1/threads/{_seg(thread_id)}/checkpoints/copy"
+    return Op("POST", path, _nothing, json={"target_thread_id": target_thread_id})
+
+
+def prune_checkpoints(thread_ids: Sequence[str], strategy: str = "keep_latest") -> Op[None]:
+    body = {"thread_ids": list(thread_ids), "strategy": strategy}
+    return Op("POST", "/v1/checkpoints/prune", _nothing, json=body)

@@ -24,7 +24,7 @@ from threadline.client._tyler import Tyler
 from threadline.client.pagination import SyncPage
 
 T = TypeVar("T")
-Filters = Sequence[Mapping[str, Any] | t.Filter] | None
+Filters = Sequence[Mapping[str, Any] | t.Filter] | Mapping[str, Any] | None
 
 
 class Threads:
@@ -479,6 +479,7 @@ class Client:
         self.experiments = Experiments(self)
         self.prompts = Prompts(self)
         self.tyler = Tyler(self)
+        self.checkpoints = Checkpoints(self)
 
     @property
     def base_url(self) -> str:
@@ -1179,3 +1180,75 @@ class Prompts:
                 include_total=include_total,
             )
         )
+
+
+class Checkpoints:
+    """LangGraph checkpoints with their serialized form (what ``ThreadlineSaver`` sends)."""
+
+    def __init__(self, client: Client) -> None:
+        self._c = client
+
+    def put(self, thread_id: str, checkpoint_id: str, **fields: Any) -> dict[str, Any]:
+        """Store a checkpoint (``checkpoint_ns``, ``parent_checkpoint_id``, ``values``,
+        ``metadata``, ``next``, ``tasks``, ``serialized``); creates the thread if needed."""
+        return self._c._send(ops.put_checkpoint(thread_id, checkpoint_id, **fields))
+
+    def put_writes(
+        self,
+        thread_id: str,
+        checkpoint_id: str,
+        *,
+        task_id: str,
+        writes: Sequence[Mapping[str, Any]],
+        checkpoint_ns: str = "",
+        task_path: str = "",
+    ) -> None:
+        """Store a task's pending writes (``idx``, ``channel``, ``value``, ``serialized``)."""
+        return self._c._send(
+            ops.put_checkpoint_writes(
+                thread_id,
+                checkpoint_id,
+                task_id=task_id,
+                writes=writes,
+                checkpoint_ns=checkpoint_ns,
+                task_path=task_path,
+            )
+        )
+
+    def search(
+        self,
+        *,
+        thread_id: str | None = None,
+        checkpoint_ns: str | None = None,
+        checkpoint_id: str | None = None,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[t.StoredCheckpoint]:
+        """Checkpoints newest first with their pending writes."""
+        return self._c._send(
+            ops.search_checkpoints(
+                thread_id=thread_id,
+                checkpoint_ns=checkpoint_ns,
+                checkpoint_id=checkpoint_id,
+                before=before,
+                metadata=metadata,
+                limit=limit,
+            )
+        )
+
+    def delete(self, thread_id: str) -> None:
+        """Delete a thread's checkpoints and pending writes (the thread stays)."""
+        return self._c._send(ops.delete_checkpoints(thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        """Delete the checkpoints whose ``metadata.run_id`` is one of ``run_ids``."""
+        return self._c._send(ops.delete_checkpoints_for_runs(run_ids))
+
+    def copy(self, thread_id: str, target_thread_id: str) -> None:
+        """Copy a thread's checkpoints (ids kept) to another thread, created if new."""
+        return self._c._send(ops.copy_checkpoints(thread_id, target_thread_id))
+
+    def prune(self, thread_ids: Sequence[str], strategy: str = "keep_latest") -> None:
+        """Keep each namespace's newest checkpoint (``keep_latest``) or none (``delete``)."""
+        return self._c._send(ops.prune_checkpoints(thread_ids, strategy))

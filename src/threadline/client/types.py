@@ -403,6 +403,11 @@ class ExportPage(_Response):
     has_next_page: bool
     total_count: int | None = None
 
+    @property
+    def hasNextPage(self) -> bool:
+        """``has_next_page`` in Literal AI's spelling, so that ported export loops run as is."""
+        return self.has_next_page
+
 
 # --- projects and keys -----------------------------------------------------------------------
 
@@ -935,3 +940,114 @@ class ThreadEvent(_Response):
     mode: str
     data: Any = None
     created_at: datetime
+
+
+# --- LangGraph checkpointer (threadline.langgraph.ThreadlineSaver) --------------------------------
+
+CheckpointNs = Annotated[str, StringConstraints(max_length=512)]
+CheckpointIdStr = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class SerializedValue(_Request):
+    """LangGraph's exact serialized form of a value: the serde ``type`` and base64 ``data``."""
+
+    type: str = Field(min_length=1, max_length=64)
+    data: str = Field(max_length=512 * 1024 * 1024)
+
+
+class CheckpointPut(_Request):
+    """One checkpoint as a LangGraph checkpointer stores it: the exact serialized checkpoint
+    (``serialized``) and a JSON view that the threads API and search read (``values`` are the
+    state channels, ``next``/``tasks`` the nodes the graph would run next)."""
+
+    checkpoint_ns: CheckpointNs = ""
+    parent_checkpoint_id: CheckpointIdStr | None = None
+    values: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    next: list[Annotated[str, StringConstraints(max_length=256)]] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    serialized: SerializedValue | None = None
+
+
+class CheckpointWrite(_Request):
+    """One pending write of a task: ``channel``, its JSON view ``value`` and the exact form."""
+
+    idx: int = Field(ge=-(2**31), lt=2**31)
+    channel: str = Field(min_length=1, max_length=256)
+    value: Any = None
+    serialized: SerializedValue | None = None
+
+
+class CheckpointWritesPut(_Request):
+    """The writes one task made against a checkpoint (idempotent per ``task_id`` and ``idx``)."""
+
+    checkpoint_ns: CheckpointNs = ""
+    task_id: str = Field(min_length=1, max_length=64)
+    task_path: str = Field(default="", max_length=4096)
+    writes: list[CheckpointWrite] = Field(max_length=10_000)
+
+
+class CheckpointSearch(_Request):
+    """Checkpoints newest first: of one thread (``thread_id``) or of the whole project, in one
+    namespace (``checkpoint_ns``; all when omitted), with metadata containment and a cursor."""
+
+    thread_id: str | None = Field(default=None, min_length=1, max_length=256)
+    checkpoint_ns: CheckpointNs | None = None
+    checkpoint_id: CheckpointIdStr | None = None
+    before: CheckpointIdStr | None = None
+    metadata: dict[str, Any] | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
+
+
+class CheckpointRunsDelete(_Request):
+    """Delete every checkpoint (and its writes) whose ``metadata.run_id`` is one of these."""
+
+    run_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        max_length=MAX_PAGE_SIZE
+    )
+
+
+class CheckpointCopy(_Request):
+    """Copy a thread's checkpoints and writes (ids kept) to ``target_thread_id``."""
+
+    target_thread_id: str = Field(min_length=1, max_length=256)
+
+
+class CheckpointPrune(_Request):
+    """``keep_latest``: keep each namespace's newest checkpoint; ``delete``: remove them all."""
+
+    thread_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        max_length=MAX_PAGE_SIZE
+    )
+    strategy: Literal["keep_latest", "delete"] = "keep_latest"
+
+
+class StoredWrite(_Response):
+    task_id: str
+    idx: int
+    channel: str
+    task_path: str = ""
+    value: Any = None
+    serialized: dict[str, str] | None = None
+
+
+class StoredCheckpoint(_Response):
+    """A stored checkpoint with its pending writes (in ``task_path, task_id, idx`` order)."""
+
+    thread_id: str
+    checkpoint_ns: str = ""
+    checkpoint_id: str
+    parent_checkpoint_id: str | None = None
+    values: Any = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    next: list[str] = Field(default_factory=list)
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    serialized: dict[str, str] | None = None
+    pending_writes: list[StoredWrite] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+
+class CheckpointRef(_Response):
+    thread_id: str
+    checkpoint_ns: str = ""
+    checkpoint_id: str

@@ -353,3 +353,60 @@ def interrupts_of(tasks: Sequence[Mapping[str, Any]]) -> list[Any]:
 def thread_interrupts(tasks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The thread's ``interrupts``: task id -> its interrupts, for tasks that have any."""
     return {str(t["id"]): list(t["interrupts"]) for t in tasks if t.get("interrupts")}
+
+
+# --- checkpoints written by a LangGraph checkpointer ------------------------------------------
+
+INTERRUPT_CHANNEL = "__interrupt__"
+ERROR_CHANNEL = "__error__"
+_PULL_PREFIX = "~__pregel_pull, "
+
+
+def task_name(task_path: str) -> str | None:
+    """The node of a pull task's path as LangGraph writes it (``~__pregel_pull, node``)."""
+    if task_path.startswith(_PULL_PREFIX):
+        name = task_path[len(_PULL_PREFIX) :]
+        return name if name and "," not in name else None
+    return None
+
+
+def tasks_after_writes(
+    tasks: Sequence[Mapping[str, Any]],
+    task_id: str,
+    task_path: str,
+    writes: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]] | None:
+    """The checkpoint's tasks once a task's interrupts and errors are known (None: no change).
+
+    The task is found by id, else by the node its path names (the first of that name without an
+    outcome, taking the writer's id); otherwise it is added.
+    """
+    outcome = [w for w in writes if w["channel"] in (INTERRUPT_CHANNEL, ERROR_CHANNEL)]
+    if not outcome:
+        return None
+    out = [dict(t) for t in tasks]
+    name = task_name(task_path)
+    task = next((t for t in out if t.get("id") == task_id), None)
+    if task is None and name is not None:
+        task = next((t for t in out if t.get("name") == name and not t.get("interrupts")), None)
+    if task is None:
+        task = {**_task(name or task_path or task_id), "path": [task_path] if task_path else []}
+        out.append(task)
+    task["id"] = task_id
+    for write in outcome:
+        if write["channel"] == ERROR_CHANNEL:
+            task["error"] = write["value"]
+            continue
+        found = list(task.get("interrupts") or [])
+        for item in _as_list(write["value"]):
+            if item not in found:
+                found.append(item)
+        task["interrupts"] = found
+    return out
+
+
+def head_status(next_nodes: Sequence[str], tasks: Sequence[Mapping[str, Any]]) -> str:
+    """A checkpointer-written head: ``error`` if a task failed, else as :func:`status_for`."""
+    if any(t.get("error") for t in tasks):
+        return "error"
+    return status_for(next_nodes)

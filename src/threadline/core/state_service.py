@@ -161,7 +161,7 @@ class StateService:
         return thread, problem
 
     async def get_thread(self, project_id: str, thread_id: str) -> dict[str, Any]:
-        thread = await self.db.read(thread_state.get, project_id, thread_id)
+        thread = await self.db.read(thread_state.get, project_id, thread_id, quick=True)
         if thread is None:
             raise NotFound(f"Thread with ID {thread_id} not found")
         return thread
@@ -234,7 +234,8 @@ class StateService:
                 offset=offset,
                 sort_by=sort_by,
                 descending=descending,
-            )
+            ),
+            quick=thread_state.is_quick(metadata, values, ids, status),
         )
 
     async def count_threads(
@@ -248,7 +249,8 @@ class StateService:
         return await self.db.read(
             lambda c: thread_state.count(
                 c, project_id, metadata=metadata, values=values, status=status
-            )
+            ),
+            quick=thread_state.is_quick(metadata, values, None, status),
         )
 
     async def copy_thread(self, project_id: str, thread_id: str) -> dict[str, Any]:
@@ -465,6 +467,188 @@ class StateService:
             return [state_view(thread_id, cp) for cp in rows]
 
         return await self.db.read(run)
+
+    # --- a LangGraph checkpointer's checkpoints (threadline.langgraph.ThreadlineSaver) ---------
+
+    async def put_checkpoint(
+        self, project_id: str, thread_id: str, checkpoint: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Store a checkpoint as written (replacing one with the same id); the thread is created
+        on its first checkpoint, and its state mirrors the newest root checkpoint."""
+        ns = checkpoint["checkpoint_ns"]
+        checkpoint_id = checkpoint["checkpoint_id"]
+
+        def run(conn: Connection) -> None:
+            now = utcnow()
+            previous = checkpoints.head_id(conn, project_id, thread_id, ns)
+            if previous is None and not thread_state.exists(conn, project_id, thread_id):
+                thread_state.insert(
+                    conn,
+                    project_id,
+                    {"id": thread_id, "metadata": {}, "config": {}, "created_at": now},
+                )
+            checkpoints.put(conn, project_id, thread_id, {**checkpoint, "created_at": now})
+            if ns == "" and (previous is None or checkpoint_id >= previous):
+                self._mirror(conn, project_id, thread_id, checkpoint, now)
+
+        await self.db.write(run)
+        return {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
+
+    @staticmethod
+    def _mirror(
+        conn: Connection,
+        project_id: str,
+        thread_id: str,
+        head: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> None:
+        """The thread row mirrors ``head`` (its newest root checkpoint; None: it has none)."""
+        tasks = head["tasks"] if head is not None else []
+        thread_state.set_state(
+            conn,
+            project_id,
+            thread_id,
+            values=head["values"] if head is not None else None,
+            interrupts=rules.thread_interrupts(tasks),
+            status=rules.head_status(head["next"], tasks) if head is not None else "idle",
+            now=now,
+        )
+
+    async def put_writes(
+        self,
+        project_id: str,
+        thread_id: str,
+        checkpoint_id: str,
+        *,
+        checkpoint_ns: str,
+        task_id: str,
+        task_path: str,
+        writes: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Store a task's pending writes; interrupts and errors also show on the checkpoint's
+        tasks (and on the thread, for its head)."""
+
+        def run(conn: Connection) -> None:
+            if not checkpoints.exists(conn, project_id, thread_id, checkpoint_ns, checkpoint_id):
+                raise NotFound(f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
+            checkpoints.put_writes(
+                conn,
+                project_id,
+                thread_id,
+                checkpoint_ns,
+                checkpoint_id,
+                task_id,
+                task_path,
+                writes,
+            )
+            if not any(w["idx"] < 0 for w in writes):
+                return
+            cp = checkpoints.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
+            assert cp is not None
+            tasks = rules.tasks_after_writes(cp["tasks"], task_id, task_path, writes)
+            if tasks is None:
+                return
+            checkpoints.set_tasks(conn, project_id, thread_id, checkpoint_ns, checkpoint_id, tasks)
+            head = checkpoints.head_id(conn, project_id, thread_id, checkpoint_ns)
+            if checkpoint_ns == "" and head == checkpoint_id:
+                self._mirror(conn, project_id, thread_id, {**cp, "tasks": tasks}, utcnow())
+
+        await self.db.write(run)
+
+    async def search_checkpoints(
+        self,
+        project_id: str,
+        *,
+        thread_id: str | None = None,
+        checkpoint_ns: str | None = None,
+        checkpoint_id: str | None = None,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Checkpoints newest first with their serialized form and pending writes."""
+        return await self.db.read(
+            lambda c: checkpoints.search(
+                c,
+                project_id,
+                thread_id=thread_id,
+                ns=checkpoint_ns,
+                checkpoint_id=checkpoint_id,
+                before=before,
+                metadata=metadata,
+                limit=limit,
+            )
+        )
+
+    def _remirror(self, conn: Connection, project_id: str, thread_ids: Sequence[str]) -> None:
+        now = utcnow()
+        for thread_id in thread_ids:
+            head = checkpoints.head(conn, project_id, thread_id)
+            self._mirror(conn, project_id, thread_id, head, now)
+
+    async def delete_checkpoints(self, project_id: str, thread_id: str) -> None:
+        """Delete a thread's checkpoints and pending writes (the thread and its steps stay)."""
+
+        def run(conn: Connection) -> None:
+            if checkpoints.delete_all(conn, project_id, thread_id):
+                self._remirror(conn, project_id, [thread_id])
+
+        await self.db.write(run)
+
+    async def delete_checkpoints_for_runs(self, project_id: str, run_ids: Sequence[str]) -> int:
+        """Delete the checkpoints made by these runs; returns how many threads changed."""
+        if not run_ids:
+            return 0
+
+        def run(conn: Connection) -> int:
+            changed = sorted(checkpoints.delete_for_runs(conn, project_id, run_ids))
+            self._remirror(conn, project_id, changed)
+            return len(changed)
+
+        return await self.db.write(run)
+
+    async def copy_checkpoints(self, project_id: str, source: str, target: str) -> None:
+        """Copy ``source``'s checkpoints and writes (ids kept) to ``target``, creating it with
+        the source's metadata if needed. NotFound when ``source`` does not exist."""
+
+        def run(conn: Connection) -> None:
+            thread = thread_state.get(conn, project_id, source)
+            if thread is None:
+                raise NotFound(f"Thread with ID {source} not found")
+            if source == target:
+                return
+            if not thread_state.exists(conn, project_id, target):
+                thread_state.insert(
+                    conn,
+                    project_id,
+                    {
+                        "id": target,
+                        "metadata": copy.deepcopy(thread["metadata"]),
+                        "config": {},
+                        "created_at": utcnow(),
+                    },
+                )
+            checkpoints.copy_all(conn, project_id, source, target)
+            self._remirror(conn, project_id, [target])
+
+        await self.db.write(run)
+
+    async def prune_checkpoints(
+        self, project_id: str, thread_ids: Sequence[str], strategy: str
+    ) -> None:
+        """``keep_latest``: only each namespace's newest checkpoint stays; ``delete``: none."""
+        if strategy not in ("keep_latest", "delete"):
+            raise InvalidInput("strategy must be keep_latest or delete", field="strategy")
+
+        def run(conn: Connection) -> None:
+            for thread_id in dict.fromkeys(thread_ids):
+                if strategy == "delete":
+                    if checkpoints.delete_all(conn, project_id, thread_id):
+                        self._remirror(conn, project_id, [thread_id])
+                else:
+                    checkpoints.trim_to_latest(conn, project_id, thread_id)
+
+        await self.db.write(run)
 
     # --- events --------------------------------------------------------------------------------
 
