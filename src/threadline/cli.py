@@ -25,12 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from threadline._version import __version__
+from threadline.core import literal_export
 from threadline.core.errors import DomainError, InvalidInput, NotFound
 from threadline.core.service import Service
 from threadline.core.timeutil import parse_timestamp
 from threadline.settings import ENV_PREFIX, Settings
+from threadline.storage import literal_import, transfer
 from threadline.storage import projects as project_store
-from threadline.storage import transfer
 from threadline.storage.database import Database, normalize_url, redact
 from threadline.storage.migrate import current_revision, head_revision
 
@@ -592,16 +593,22 @@ class Importer:
     """Commits parsed lines in batches, one transaction each, in file order.
 
     A batch ends early when a line repeats a thread or step id of the batch, so that the later
-    line wins.
+    line wins. ``apply`` writes one batch (``transfer.import_batch`` or a variant of it).
     """
 
     def __init__(
-        self, db: Database, project_id: str, batch_size: int, totals: transfer.ImportCounts
+        self,
+        db: Database,
+        project_id: str,
+        batch_size: int,
+        totals: transfer.ImportCounts,
+        apply: Callable[..., transfer.ImportCounts] = transfer.import_batch,
     ) -> None:
         self.db = db
         self.project_id = project_id
         self.batch_size = batch_size
         self.totals = totals
+        self.apply = apply
         self.batch: list[transfer.Record] = []
         self.thread_ids: set[str] = set()
         self.step_ids: set[str] = set()
@@ -629,7 +636,7 @@ class Importer:
             return
         batch = self.batch
         try:
-            counts = await self.db.write(transfer.import_batch, self.project_id, batch)
+            counts = await self.db.write(self.apply, self.project_id, batch)
         except DomainError as exc:
             message = exc.message
             if not message.startswith("line "):
@@ -646,6 +653,21 @@ class Importer:
         if self.rows_written > self.analyzed_at and self.db.dialect == "postgresql":
             await self.db.write(transfer.analyze)
         self.analyzed_at = self.rows_written
+
+
+def import_failed(exc: ImportFailed, totals: transfer.ImportCounts) -> click.ClickException:
+    """The CLI error for a failed import: what went wrong, what was written, what to do."""
+    if totals.threads:
+        done = (
+            f"The lines before line {exc.first_line} were imported ({totals.threads} "
+            f"threads); nothing from line {exc.first_line} on was written."
+        )
+    else:
+        done = "Nothing was imported."
+    return click.ClickException(
+        f"{exc.message}\n{done} Fix the file and import it again: "
+        "importing is idempotent, so threads already imported stay as they are."
+    )
 
 
 @main.command("import")
@@ -716,20 +738,96 @@ def import_command(
     try:
         name = run_with_db(settings, run)
     except ImportFailed as exc:
-        if totals.threads:
-            done = (
-                f"The lines before line {exc.first_line} were imported ({totals.threads} "
-                f"threads); nothing from line {exc.first_line} on was written."
-            )
-        else:
-            done = "Nothing was imported."
-        raise click.ClickException(
-            f"{exc.message}\n{done} Fix the file and import it again: "
-            "importing is idempotent, so threads already imported stay as they are."
-        ) from None
+        raise import_failed(exc, totals) from None
     click.echo(
         f"Imported {totals.threads} threads into project {name!r}: "
         f"{totals.threads_created} created, {totals.threads_updated} updated, "
         f"{totals.threads_unchanged} unchanged; {totals.steps_written} steps written, "
         f"{totals.steps_removed} removed; {totals.participants_created} participants created."
+    )
+
+
+@main.command("import-literal")
+@click.argument("file", type=click.File("rb"), metavar="FILE")
+@click.option(
+    "--project",
+    default=project_store.DEFAULT_PROJECT,
+    show_default=True,
+    metavar="NAME_OR_ID",
+    help="The project to import into.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=200,
+    show_default=True,
+    metavar="N",
+    help="Threads committed per transaction.",
+)
+@database_options
+def import_literal_command(
+    file: IO[bytes],
+    project: str,
+    batch_size: int,
+    database_url: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Import threads exported from Literal AI, with their steps, scores and attachments.
+
+    FILE (or - for standard input) holds what the literalai SDK's get_threads returns: threads
+    one per line (JSON Lines) or in a JSON list, pages ({"data": [...], "pageInfo": ...}, e.g.
+    page.to_dict()) or GraphQL answers ({"edges": [{"node": ...}]}), one or several.
+
+    Ids and timestamps are kept (threads, steps, scores, attachments); participants are matched
+    by identifier and created when missing. Generations stay on their llm steps. Attachments keep
+    their objectKey and url, not the bytes (those were in Literal's storage). Importing is
+    idempotent: a thread that exists becomes what the file says (steps it does not list are
+    removed), scores and attachments are added or updated, never removed, and importing the
+    same file twice changes nothing.
+
+    Threads are committed in batches. A malformed one stops the import with its line number;
+    nothing from its batch is written, and the batches before it stay imported.
+
+    \b
+    Examples:
+        threadline import-literal literal-threads.jsonl --project support
+        threadline import-literal pages.json --database postgresql://user:pw@db/threadline
+    """
+    settings = load_settings(database_url=database_url, data_dir=data_dir)
+    size = file_size(file)
+    totals = literal_import.LiteralImportCounts()
+
+    async def run(db: Database) -> str:
+        found = await db.write(find_project, project)
+        importer = Importer(db, found["id"], batch_size, totals, apply=literal_import.import_batch)
+        threads = literal_export.read_export(file)
+        done = 0
+        with progress(size, "Importing Literal AI threads") as bar:
+            while True:
+                try:
+                    item = next(threads, None)
+                    if item is None:
+                        break
+                    record = literal_import.parse_thread(item.data, item.line)
+                except InvalidInput as exc:
+                    line = getattr(exc, "line", None) or (item.line if item else 1)
+                    raise ImportFailed(exc.message, importer.first_line or line) from None
+                bar.update(item.offset - done)
+                done = item.offset
+                await importer.add(record)
+            await importer.flush()
+        await importer.analyze()
+        return str(found["name"])
+
+    try:
+        name = run_with_db(settings, run)
+    except ImportFailed as exc:
+        raise import_failed(exc, totals) from None
+    click.echo(
+        f"Imported {totals.threads} Literal AI threads into project {name!r}: "
+        f"{totals.threads_created} created, {totals.threads_updated} updated, "
+        f"{totals.threads_unchanged} unchanged; {totals.steps_written} steps written, "
+        f"{totals.steps_removed} removed; {totals.scores_written} scores and "
+        f"{totals.attachments_written} attachments written; "
+        f"{totals.participants_created} participants created."
     )

@@ -325,6 +325,12 @@ def parse_line(raw: bytes | str, line: int) -> Record:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") from None
+    return parse_thread(data, line)
+
+
+def parse_thread(data: Any, line: int) -> Record:
+    """Validate one thread (decoded JSON, the shape of an export line); errors name the line."""
+    where = f"line {line}"
     if not isinstance(data, dict):
         raise InvalidInput(f"{where}: expected a JSON object (one thread), not {_kind(data)}")
     thread_id = _text(data, "id", where, max_length=ID_MAX, required=True)
@@ -380,8 +386,8 @@ class ImportCounts:
 
 def _resolve_participants(
     conn: Connection, project_id: str, records: Sequence[Record], counts: ImportCounts
-) -> dict[int, str | None]:
-    """Participant id for each record's line: matched by identifier, created when missing."""
+) -> dict[str, str | None]:
+    """Participant id for each record's thread: matched by identifier, created when missing."""
     wanted = {r.participant["identifier"]: r.participant for r in records if r.participant}
     by_identifier: dict[str, str] = {}
     for part in chunks(sorted(wanted), 500):
@@ -419,12 +425,12 @@ def _resolve_participants(
                 f"line {r.line}: participant {r.thread['participant_id']!r} does not exist in "
                 "this project; give the thread a 'participant' object with its identifier"
             )
-    out: dict[int, str | None] = {}
+    out: dict[str, str | None] = {}
     for r in records:
         if r.participant is not None:
-            out[r.line] = by_identifier[r.participant["identifier"]]
+            out[r.thread["id"]] = by_identifier[r.participant["identifier"]]
         else:
-            out[r.line] = r.thread["participant_id"]
+            out[r.thread["id"]] = r.thread["participant_id"]
     return out
 
 
@@ -543,7 +549,7 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
         thread_id = r.thread["id"]
         stored = stored_threads.get(thread_id)
         old_steps = stored_steps.get(thread_id, {})
-        values = _thread_values(r, participant_ids[r.line], stored, now)
+        values = _thread_values(r, participant_ids[thread_id], stored, now)
         new_steps = {s["id"]: _step_values(s, old_steps.get(s["id"]), now) for s in r.steps}
         changed = [(sid, s) for sid, s in new_steps.items() if old_steps.get(sid) != s]
         gone = [sid for sid in old_steps if sid not in new_steps]
