@@ -76,3 +76,27 @@ def lg_sync(lg_server: Server, tenant: Tenant) -> Iterator[SyncLangGraphClient]:
 
 def message_contents(values: dict[str, Any]) -> list[tuple[str, str]]:
     return [(m["type"], m["content"]) for m in values.get("messages", [])]
+
+
+@pytest.fixture
+def literal(server: Server, tenant: Tenant) -> Iterator[Any]:
+    """literalai's sync ``LiteralClient`` on the real server, as the test's fresh project."""
+    from tests.compat.literal import LiteralClient
+
+    client = LiteralClient(api_key=tenant.api_key, url=server.url)
+    try:
+        yield client
+    finally:
+        client.flush_and_stop()
+
+
+@pytest.fixture
+async def aliteral(server: Server, tenant: Tenant) -> AsyncIterator[Any]:
+    """literalai's ``AsyncLiteralClient`` on the real server, as the test's fresh project."""
+    from tests.compat.literal import AsyncLiteralClient
+
+    client = AsyncLiteralClient(api_key=tenant.api_key, url=server.url)
+    try:
+        yield client
+    finally:
+        client.flush_and_stop()

@@ -12,11 +12,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from threadline._version import __version__
 from threadline.api import (
     attachments,
+    checkpoints,
     datasets,
     experiments,
     generations,
@@ -34,6 +35,7 @@ from threadline.api.paths import RawPathSegments
 from threadline.api.responses import json_response
 from threadline.api.routing import Endpoint, make_route, openapi
 from threadline.compat.langgraph import routes as langgraph
+from threadline.compat.literal import routes as literal
 from threadline.core.attachments import Files
 from threadline.core.evaluation import Evaluation
 from threadline.core.prompts import Prompts
@@ -45,6 +47,8 @@ from threadline.storage.database import Database
 log = logging.getLogger("threadline")
 
 ROUTERS = (
+    # first: a LangGraph checkpointer calls these on every step (Starlette tries routes in order)
+    checkpoints.router,
     threads.router,
     steps.router,
     participants.router,
@@ -124,12 +128,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         }.get(exc.status_code, str(exc.detail))
         return json_response(error_body(kind, message), status=exc.status_code)
 
+    v1 = [ep for ep in endpoints() if ep.path.startswith("/v1/")]
+    others = [ep for ep in endpoints() if not ep.path.startswith("/v1/")]
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
-        *langgraph.routes(),  # first: Starlette tries routes in order, these are hot
-        *(make_route(ep) for ep in endpoints()),
+        # Starlette tries routes in order: one Mount answers for every /v1 path at once
+        Mount("/v1", routes=[make_route(ep, mounted_at="/v1") for ep in v1]),
+        *langgraph.routes(),
+        *literal.routes(),  # Literal AI / Chainlit: /api/graphql and its REST calls
+        *(make_route(ep) for ep in others),
     ]
     app = Starlette(
         routes=routes,

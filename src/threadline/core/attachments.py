@@ -151,6 +151,10 @@ class Files:
             raise
         return self.links.sign_attachment(created)
 
+    async def uploaded_size(self, project_id: str, key: str) -> int:
+        """The size of a file uploaded under this project's ``key`` (422 if none)."""
+        return await self._uploaded_size(project_id, key)
+
     async def _uploaded_size(self, project_id: str, key: str) -> int:
         check_object_key(project_id, key)
         size = await self.store.size(key)

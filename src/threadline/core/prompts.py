@@ -131,6 +131,9 @@ class Prompts:
     async def get_lineage(self, project_id: str, lineage_id: str) -> dict[str, Any]:
         return await self.db.read(prompts.get_lineage, project_id, lineage_id)
 
+    async def get_lineage_by_name(self, project_id: str, name: str) -> dict[str, Any]:
+        return await self.db.read(prompts.get_lineage_by_name, project_id, name)
+
     async def get(self, project_id: str, prompt_id: str) -> dict[str, Any]:
         return await self.db.read(prompts.get, project_id, prompt_id)
 

@@ -252,6 +252,10 @@ def _lineage_or_404(conn: Connection, project_id: str, name: str) -> dict[str, A
     return lineage_to_wire(row)
 
 
+def get_lineage_by_name(conn: Connection, project_id: str, name: str) -> dict[str, Any]:
+    return _lineage_or_404(conn, project_id, name)
+
+
 def get_rollouts(conn: Connection, project_id: str, name: str) -> list[dict[str, int]]:
     lineage = _lineage_or_404(conn, project_id, name)
     return [{"version": v, "percentage": p} for v, p in _rollout(conn, project_id, lineage["id"])]

@@ -1,0 +1,1 @@
+"""Literal AI's wire protocol (GraphQL at ``/api/graphql`` plus a few REST calls) over core."""
