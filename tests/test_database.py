@@ -105,3 +105,18 @@ def test_urls() -> None:
     assert normalize_url("sqlite+aiosqlite:///x.db") == "sqlite:///x.db"
     assert normalize_url("/tmp/x.db") == "sqlite:////tmp/x.db"
     assert "secret" not in redact("postgresql://u:secret@h/db")
+
+
+def _synchronous(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [("FULL", 2), ("NORMAL", 1)])
+async def test_sqlite_commit_durability_setting(tmp_path: Any, setting: str, pragma: int) -> None:
+    db = Database.create(f"sqlite:///{tmp_path}/d.db", synchronous=setting)
+    try:
+        assert await db.write(_synchronous) == pragma
+    finally:
+        await db.close()
+    with pytest.raises(ValueError, match="FULL or NORMAL"):
+        Database.create(f"sqlite:///{tmp_path}/e.db", synchronous="OFF")

@@ -29,6 +29,12 @@ class Settings(BaseModel):
         64 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
     db_readers: int = Field(4, ge=1, description="SQLite reader threads.")
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="SQLite commit durability. FULL: a write is acknowledged once on disk "
+        "(an fsync per group commit). NORMAL: once in the OS (survives a killed server, not "
+        "a power cut); faster where fsync is slow.",
+    )
     db_pool_size: int = Field(20, ge=1, description="PostgreSQL connection pool size.")
     key_cache_seconds: float = Field(
         5.0, ge=0, description="How long a process trusts a checked API key (revocation delay)."

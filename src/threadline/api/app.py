@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             settings.resolved_database_url,
             readers=settings.db_readers,
             pool_size=settings.db_pool_size,
+            synchronous=settings.sqlite_synchronous,
         )
         await database.run_migrations()
         service = Service(database)

@@ -90,10 +90,12 @@ class Database:
     dialect: str
 
     @staticmethod
-    def create(url: str, *, readers: int = 4, pool_size: int = 20) -> Database:
+    def create(
+        url: str, *, readers: int = 4, pool_size: int = 20, synchronous: str = "FULL"
+    ) -> Database:
         full = normalize_url(url)
         if full.startswith("sqlite"):
-            return SQLiteDatabase(full, readers=readers)
+            return SQLiteDatabase(full, readers=readers, synchronous=synchronous)
         return PostgresDatabase(full, pool_size=pool_size)
 
     url: str
@@ -129,7 +131,7 @@ class Database:
 class SQLiteDatabase(Database):
     dialect = "sqlite"
 
-    def __init__(self, url: str, *, readers: int = 4) -> None:
+    def __init__(self, url: str, *, readers: int = 4, synchronous: str = "FULL") -> None:
         self.url = url
         path = sa.make_url(url).database
         if path and path != ":memory:":
@@ -141,7 +143,9 @@ class SQLiteDatabase(Database):
         }
         self._writer_engine = sa.create_engine(url, pool_size=1, max_overflow=0, **common)
         self._reader_engine = sa.create_engine(url, pool_size=readers, max_overflow=0, **common)
-        _configure_sqlite(self._writer_engine, begin="BEGIN IMMEDIATE", synchronous="FULL")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        _configure_sqlite(self._writer_engine, begin="BEGIN IMMEDIATE", synchronous=synchronous)
         _configure_sqlite(self._reader_engine, begin="BEGIN", synchronous="NORMAL")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="threadline-writer")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="threadline-reader")

@@ -257,22 +257,26 @@ _OF_THREAD = raw.Reader(
 
 
 def of_thread(
-    conn: Connection, project_id: str, thread_id: str, *, wire: bool = False
-) -> list[dict[str, Any]]:
-    """One thread's steps in order, with reactions, scores and attachments: ``for_threads`` for
-    a single thread in four precompiled statements (the thread read's hot path). With ``wire``
-    the steps' JSON and timestamps are response fragments (see ``raw.Reader.rows``)."""
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    *,
+    wire: bool = False,
+    has: attached.Present = attached.UNKNOWN,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One thread's steps in order with their reactions, scores and attachments, and all the
+    thread's attachments: ``for_threads`` for a single thread in precompiled statements (the
+    thread read's hot path), skipping the kinds ``has`` says the thread has none of. With
+    ``wire`` the steps' JSON and timestamps are response fragments (``raw.Reader.rows``)."""
     params = {"project_id": project_id, "thread_id": thread_id}
     found = _OF_THREAD.rows(conn, params, wire=wire)
-    if not found:
-        return found
-    reactions = messages.reactions_of_thread(conn, project_id, thread_id)
+    reactions = messages.reactions_of_thread(conn, project_id, thread_id) if has.reactions else {}
     for step in found:
         step["metadata"] = step["metadata"] or {}
         step["tags"] = step["tags"] or []
         step["reactions"] = reactions.get(step["id"], {})
-    attached.annotate_thread_steps(conn, project_id, thread_id, found)
-    return found
+    files = attached.annotate_thread_steps(conn, project_id, thread_id, found, has)
+    return found, files
 
 
 def search(

@@ -96,9 +96,7 @@ def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
 def _index_metadata(
     conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any], *, replace: bool
 ) -> None:
-    """Keep SQLite's metadata term index in step (PostgreSQL uses its GIN index)."""
-    if conn.dialect.name != "sqlite":
-        return
+    """Keep the metadata term index (both databases: thread_search plans from it) in step."""
     if replace:
         raw.execute(conn, _DELETE_TERMS, {"project_id": project_id, "thread_id": thread_id})
     terms = row_terms(meta)
@@ -212,6 +210,13 @@ _BY_ID = raw.Reader(
 )
 
 
+_BY_ID_WITH_PRESENT = raw.Reader(
+    _BY_ID.stmt.add_columns(
+        *attached.present_columns(sa.bindparam("project_id"), sa.bindparam("id"))
+    )
+)
+
+
 def get(
     conn: Connection,
     project_id: str,
@@ -221,13 +226,21 @@ def get(
     wire: bool = False,
 ) -> dict[str, Any]:
     """The thread (with its annotated steps); ``wire``: only for a response (raw.Reader.rows)."""
-    found = _BY_ID.rows(conn, {"project_id": project_id, "id": thread_id})
+    params = {"project_id": project_id, "id": thread_id}
+    found = (_BY_ID_WITH_PRESENT if include_steps else _BY_ID).rows(conn, params)
     if not found:
         raise NotFound(f"thread {thread_id!r} not found")
-    thread = from_mapping(found[0])
+    m = found[0]
+    thread = from_mapping(m)
     if include_steps:
-        thread["steps"] = step_store.of_thread(conn, project_id, thread_id, wire=wire)
-        attached.annotate_thread(conn, project_id, thread)
+        has = attached.Present(
+            bool(m["has_reactions"]), bool(m["has_scores"]), bool(m["has_attachments"])
+        )
+        thread["steps"], thread["attachments"] = step_store.of_thread(
+            conn, project_id, thread_id, wire=wire, has=has
+        )
+        found_scores = [score for step in thread["steps"] for score in step["scores"]]
+        thread["scores"] = sorted(found_scores, key=lambda s: (s["created_at"], s["id"]))
     return thread
 
 
@@ -284,13 +297,7 @@ def delete(conn: Connection, project_id: str, thread_id: str) -> None:
     result = conn.execute(threads.delete().where(_where_id(project_id, thread_id)))
     if result.rowcount == 0:
         raise NotFound(f"thread {thread_id!r} not found")
-    if conn.dialect.name == "sqlite":
-        conn.execute(
-            thread_metadata_terms.delete().where(
-                thread_metadata_terms.c.project_id == project_id,
-                thread_metadata_terms.c.thread_id == thread_id,
-            )
-        )
+    raw.execute(conn, _DELETE_TERMS, {"project_id": project_id, "thread_id": thread_id})
 
 
 def _where(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> list[Any]:
