@@ -84,9 +84,10 @@ threads = sa.Table(
     sa.Index("ix_threads_participant", "project_id", "participant_id", "created_at"),
 )
 
-# SQLite has no GIN index: this inverted index of metadata leaves (hashed path + typed value)
-# narrows containment filters to candidate rows; the exact containment test then runs on those.
-# On PostgreSQL the table stays empty and a GIN (jsonb_path_ops) index serves instead.
+# An inverted index of metadata leaves (hashed path + typed value), kept on both databases:
+# thread_search answers simple containment filters from it alone, and SQLite's general filters
+# narrow to candidate rows with it (PostgreSQL's use its GIN jsonb_path_ops index). PostgreSQL
+# also has ix_thread_metadata_terms_count (project_id, term) for counts (migration 0008).
 thread_metadata_terms = sa.Table(
     "thread_metadata_terms",
     metadata,

@@ -591,8 +591,8 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
 def _reindex_metadata(
     conn: Connection, project_id: str, metadata: dict[str, dict[str, Any]]
 ) -> None:
-    """Keep SQLite's metadata term index in step, as ``threads`` does for single writes."""
-    if conn.dialect.name != "sqlite" or not metadata:
+    """Keep the metadata term index in step, as ``threads`` does for single writes."""
+    if not metadata:
         return
     for part in chunks(sorted(metadata), 500):
         conn.execute(
