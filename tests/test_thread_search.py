@@ -74,13 +74,15 @@ def _conditions(meta: dict[str, Any] | None, status: str | None) -> list[Conditi
     return found + ([equals("status", status)] if status is not None else [])
 
 
-def _results(conn: Connection, project_id: str) -> list[Any]:
+def _results(conn: Connection, project_id: str, order_by: str = "createdAt") -> list[Any]:
+    """Every filter's pages, totals and count (the seeded threads' updated_at is their
+    created_at, so both orders give the same pages)."""
     out: list[Any] = []
     for meta, status in FILTERS:
         conditions = _conditions(meta, status)
         assert thread_search.plan(conditions) is not None
         for page in PAGES:
-            found = threads.search(conn, project_id, conditions, page)
+            found = threads.search(conn, project_id, conditions, page, order_by=order_by)
             out.append(
                 (
                     [t["id"] for t in found["data"]],
@@ -122,9 +124,27 @@ async def test_drive_and_walk_give_the_same_pages(
     for density in (1e12, 0.0):  # always drive from the rarest term / walk unless no holders
         monkeypatch.setitem(thread_search.DENSITY, db.dialect, density)
         chosen.clear()
-        assert await db.read(_results, tenant.project_id) == expected
+        # (by updated_at: in created order a term's holders are read in that order instead)
+        assert await db.read(_results, tenant.project_id, "updatedAt") == expected
         drove = {driver is not None for driver in chosen}
         assert drove == ({True} if density else {False, True})  # "zzz": no holders, drives
+
+
+async def test_created_order_pages_read_from_the_term_index(
+    db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = await db.write(_seed, tenant.project_id)
+    used: list[bool] = []
+    ordered = thread_search._search_in_created_order
+
+    def spy(*args: Any) -> Any:
+        used.append(True)
+        return ordered(*args)
+
+    monkeypatch.setattr(thread_search, "_search_in_created_order", spy)
+    assert await db.read(_results, tenant.project_id) == _expected(rows)
+    metadata_pages = sum(1 for meta, _ in FILTERS if meta is not None) * len(PAGES)
+    assert len(used) == metadata_pages
 
 
 async def test_the_density_rule_picks_the_plan(db: Database) -> None:

@@ -94,7 +94,9 @@ thread_metadata_terms = sa.Table(
     sa.Column("term", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("project_id", sa.String(64), primary_key=True),
     sa.Column("thread_id", ID, primary_key=True),
+    sa.Column("created_at", UTCDateTime()),  # the thread's (0009_term_created)
     sa.Index("ix_thread_metadata_terms_thread", "project_id", "thread_id"),
+    sa.Index("ix_thread_metadata_terms_created", "project_id", "term", "created_at", "thread_id"),
     sqlite_with_rowid=False,
 )
 

@@ -274,6 +274,8 @@ def search(
         return None
     dialect = conn.dialect.name
     offset = page.offset or 0
+    if plan.terms and column == "created_at":
+        return _search_in_created_order(conn, project_id, plan, page, select)
     choice = _choose(conn, project_id, plan, offset + page.size + 1) if plan.terms else None
     driver = choice.driver if choice else None
     key: tuple[Any, ...] = ("search", dialect, tuple(sorted(plan.columns)), len(plan.terms))
@@ -303,6 +305,59 @@ def search(
             total = offset + len(rows)
         else:
             total = count(conn, project_id, plan, rarest=choice)
+    return rows[: page.size], more, total
+
+
+def _search_in_created_order(
+    conn: Connection, project_id: str, plan: Plan, page: PageRequest, select: Any
+) -> tuple[list[dict[str, Any]], bool, int | None]:
+    """A page in creation order read from one term's holders in ``ix_thread_metadata_terms_
+    created`` (the rarest term's, when there are several; each holder is probed for the other
+    terms): it stops when the page is full, however many threads hold the term."""
+    dialect = conn.dialect.name
+    offset = page.offset or 0
+    rarest: _Choice | None = None
+    driver = 0
+    if len(plan.terms) > 1:
+        cap = None if dialect == "sqlite" else COUNT_CAP
+        term, held = _rarest(conn, project_id, plan.terms, cap)
+        driver = plan.terms.index(term)
+        rarest = _Choice(driver, term, held, dialect == "sqlite" or held < COUNT_CAP)
+    key: tuple[Any, ...] = ("ordered", dialect, tuple(sorted(plan.columns)), len(plan.terms))
+    key += (driver,)
+    key += (page.descending, id(select))  # callers pass module-level selects
+
+    def build() -> raw.Reader:
+        held = terms_table.alias("held")
+        where: list[Any] = [
+            held.c.project_id == sa.bindparam("project_id"),
+            held.c.term == sa.bindparam(f"t{driver}"),
+            threads.c.project_id == held.c.project_id,
+            threads.c.id == held.c.thread_id,
+        ]
+        where += [threads.c[c] == sa.bindparam(f"c_{c}") for c in sorted(plan.columns)]
+        where += [_probe(i, dialect) for i in range(len(plan.terms)) if i != driver]
+        order = (held.c.created_at, held.c.thread_id)
+        stmt = (
+            select.where(*where)
+            .order_by(*(c.desc() if page.descending else c.asc() for c in order))
+            .limit(sa.bindparam("limit"))
+            .offset(sa.bindparam("offset"))
+        )
+        return raw.Reader(stmt)
+
+    reader: raw.Reader = _statement(key, build)
+    params = _params(project_id, plan)
+    params["limit"] = page.size + 1
+    params["offset"] = offset
+    rows = reader.rows(conn, params)
+    more = len(rows) > page.size
+    total = None
+    if page.include_total:
+        if not more and (offset == 0 or rows):  # this page holds the last match
+            total = offset + len(rows)
+        else:
+            total = count(conn, project_id, plan, rarest=rarest)
     return rows[: page.size], more, total
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,25 +95,39 @@ def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
 
 
 def _index_metadata(
-    conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any], *, replace: bool
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    meta: dict[str, Any],
+    *,
+    replace: bool,
+    created_at: datetime | None = None,
 ) -> None:
-    """Keep the metadata term index (both databases: thread_search plans from it) in step."""
+    """Keep the metadata term index (both databases: thread_search plans from it) in step;
+    ``created_at``: the thread's (read from its row when not given)."""
+    ids = {"project_id": project_id, "thread_id": thread_id}
     if replace:
-        raw.execute(conn, _DELETE_TERMS, {"project_id": project_id, "thread_id": thread_id})
+        raw.execute(conn, _DELETE_TERMS, ids)
     terms = row_terms(meta)
-    if terms:
-        raw.executemany(
-            conn,
-            _INSERT_TERMS,
-            [{"project_id": project_id, "term": t, "thread_id": thread_id} for t in terms],
-        )
+    if not terms:
+        return
+    if created_at is None:
+        found = raw.fetchall(conn, _CREATED_AT, ids)
+        created = found[0][0] if found else None
+    else:
+        created = raw.time_param(conn, created_at)
+    rows = [{**ids, "term": t, "created_at": created} for t in terms]
+    raw.executemany(conn, _INSERT_TERMS, rows)
 
 
 _DELETE_TERMS = thread_metadata_terms.delete().where(
     thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
     thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
 )
-_INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "thread_id"))
+_INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "thread_id", "created_at"))
+_CREATED_AT = sa.select(threads.c.created_at).where(
+    threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("thread_id")
+)
 
 
 def _resolve_participant(conn: Connection, project_id: str, data: dict[str, Any]) -> Any:
@@ -165,7 +180,7 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
         raw.execute(conn, _insert_statement(tuple(row)), raw.row_params(conn, threads, row))
     except sa.exc.IntegrityError:
         raise Conflict(f"thread {thread_id!r} exists", field="id") from None
-    _index_metadata(conn, project_id, thread_id, meta, replace=False)
+    _index_metadata(conn, project_id, thread_id, meta, replace=False, created_at=now)
     if data.get("platforms"):
         message_store.index_thread_platforms(
             conn, project_id, thread_id, data["platforms"], replace=False

@@ -608,6 +608,23 @@ def _reindex_metadata(
     ]
     if terms:
         conn.execute(thread_metadata_terms.insert(), terms)
+        created = (
+            sa.select(threads.c.created_at)
+            .where(
+                threads.c.project_id == thread_metadata_terms.c.project_id,
+                threads.c.id == thread_metadata_terms.c.thread_id,
+            )
+            .scalar_subquery()
+        )
+        for part in chunks(sorted(metadata), 500):  # the threads' creation times (0009)
+            conn.execute(
+                thread_metadata_terms.update()
+                .where(
+                    thread_metadata_terms.c.project_id == project_id,
+                    thread_metadata_terms.c.thread_id.in_(part),
+                )
+                .values(created_at=created)
+            )
 
 
 def analyze(conn: Connection) -> None:
