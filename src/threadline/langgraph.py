@@ -62,6 +62,8 @@ _ROOT = "__root__"
 #: how long put_writes waits for its checkpoint while a put of the same thread may be in flight
 #: (LangGraph's "async" durability sends a checkpoint and the next step's writes concurrently)
 _WRITES_WAIT_SECONDS = 30.0
+#: how long writes wait for a checkpoint this saver is storing before they are sent anyway
+_CHECKPOINT_WAIT_SECONDS = 0.25
 
 
 # --- the JSON view ------------------------------------------------------------------------------
@@ -226,8 +228,10 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         if client is None:  # fail now on a missing key, not on the first checkpoint
             self._sync = Client(base_url, api_key, timeout=timeout)
         self._lock = threading.Lock()
+        self._stored_cond = threading.Condition(self._lock)
         self._puts: dict[str, int] = {}  # thread id -> puts in flight
         self._last_put: dict[str, float] = {}
+        self._stored: dict[str, set[str]] = {}  # thread id -> checkpoints known to be stored
 
     @property
     def client(self) -> Client:
@@ -368,8 +372,16 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         with self._lock:
             self._puts[thread_id] = self._puts.get(thread_id, 0) + 1
 
-    def _put_done(self, thread_id: str) -> None:
+    def _put_done(self, thread_id: str, checkpoint_id: str | None = None) -> None:
         with self._lock:
+            if checkpoint_id is not None:
+                known = self._stored.setdefault(thread_id, set())
+                if len(known) > 64:
+                    known.clear()
+                known.add(checkpoint_id)
+                if len(self._stored) > 10_000:
+                    self._stored = {thread_id: known}
+                self._stored_cond.notify_all()
             left = self._puts.get(thread_id, 1) - 1
             if left:
                 self._puts[thread_id] = left
@@ -378,6 +390,38 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
             self._last_put[thread_id] = time.monotonic()
             if len(self._last_put) > 10_000:
                 self._last_put.clear()
+
+    def _expecting(self, thread_id: str, checkpoint_id: str) -> bool:
+        """Whether writes to ``checkpoint_id`` should wait for it: a run of this saver is
+        putting the thread's checkpoints (LangGraph's default durability puts them in the
+        background, so a step's writes can be sent before its checkpoint is stored) and this
+        one is not known to be stored yet. Caller holds the lock."""
+        if checkpoint_id in self._stored.get(thread_id, ()):
+            return False
+        if self._puts.get(thread_id):
+            return True
+        last = self._last_put.get(thread_id)
+        return last is not None and time.monotonic() - last < _CHECKPOINT_WAIT_SECONDS
+
+    def _await_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
+        """Sync: wait (briefly) until this saver has stored ``checkpoint_id``, instead of
+        sending writes that would be refused (404) and retried after a sleep."""
+        deadline = time.monotonic() + _CHECKPOINT_WAIT_SECONDS
+        with self._lock:
+            while self._expecting(thread_id, checkpoint_id):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._stored_cond.wait(left)
+
+    async def _aawait_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
+        """Async: as :meth:`_await_checkpoint`, polling (the put runs on this event loop)."""
+        deadline = time.monotonic() + _CHECKPOINT_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._expecting(thread_id, checkpoint_id):
+                    return
+            await asyncio.sleep(0.0005)
 
     def _may_arrive(self, thread_id: str, started: float) -> bool:
         """Whether a put of this thread is in flight or was made lately: the checkpoint that
@@ -415,10 +459,12 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
     ) -> RunnableConfig:
         thread_id, checkpoint_id, body = self._checkpoint_body(config, checkpoint, metadata)
         self._put_started(thread_id)
+        stored = None
         try:
             self.client.checkpoints.put(thread_id, checkpoint_id, **body)
+            stored = checkpoint_id
         finally:
-            self._put_done(thread_id)
+            self._put_done(thread_id, stored)
         return self._config(thread_id, body["checkpoint_ns"], checkpoint_id)
 
     def put_writes(
@@ -431,6 +477,7 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         configurable = config["configurable"]
         thread_id = str(configurable["thread_id"])
         body = self._writes_body(writes)
+        self._await_checkpoint(thread_id, str(configurable["checkpoint_id"]))
         started, delay = time.monotonic(), 0.002
         while True:
             try:
@@ -492,10 +539,12 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
     ) -> RunnableConfig:
         thread_id, checkpoint_id, body = self._checkpoint_body(config, checkpoint, metadata)
         self._put_started(thread_id)
+        stored = None
         try:
             await self.async_client.checkpoints.put(thread_id, checkpoint_id, **body)
+            stored = checkpoint_id
         finally:
-            self._put_done(thread_id)
+            self._put_done(thread_id, stored)
         return self._config(thread_id, body["checkpoint_ns"], checkpoint_id)
 
     async def aput_writes(
@@ -508,6 +557,7 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         configurable = config["configurable"]
         thread_id = str(configurable["thread_id"])
         body = self._writes_body(writes)
+        await self._aawait_checkpoint(thread_id, str(configurable["checkpoint_id"]))
         started, delay = time.monotonic(), 0.002
         while True:
             try:

@@ -298,22 +298,33 @@ _PUT_COLUMNS = (
 _WRITE_COLUMNS = ("channel", "value", "value_type", "value_blob", "task_path")
 
 
-_UPSERTS = {
-    name: (
-        sql.upsert(checkpoints, name, _PK, _PUT_COLUMNS),
-        sql.upsert(checkpoint_writes, name, _WRITE_PK, _WRITE_COLUMNS),
-        sql.upsert(checkpoint_writes, name, _WRITE_PK, ()),
-    )
-    for name in ("sqlite", "postgresql")
-}
+_RAW_UPSERTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _raw_upsert(
+    table: sa.Table, dialect: str, key: Sequence[str], columns: Sequence[str], update: Sequence[str]
+) -> Any:
+    """An upsert of exactly ``columns`` (bound by name) for raw.execute, built once per shape."""
+    found = _RAW_UPSERTS.get((table.name, dialect, tuple(columns), tuple(update)))
+    if found is None:
+        base = sql.insert(table, dialect).values({c: sa.bindparam(c) for c in columns})
+        if update:
+            found = base.on_conflict_do_update(
+                index_elements=list(key), set_={c: base.excluded[c] for c in update}
+            )
+        else:
+            found = base.on_conflict_do_nothing(index_elements=list(key))
+        _RAW_UPSERTS[(table.name, dialect, tuple(columns), tuple(update))] = found
+    return found
 
 
 def put(conn: Connection, project_id: str, thread_id: str, row: Mapping[str, Any]) -> None:
     """Insert or replace one checkpoint (a checkpointer may write the same id again)."""
-    stmt = _UPSERTS[conn.dialect.name][0]
-    conn.execute(
-        stmt, {"project_id": project_id, "thread_id": thread_id, **{k: row[k] for k in row}}
-    )
+    values = {"project_id": project_id, "thread_id": thread_id, **row}
+    columns = tuple(sorted(values))
+    update = tuple(c for c in _PUT_COLUMNS if c in values)
+    stmt = _raw_upsert(checkpoints, conn.dialect.name, _PK, columns, update)
+    raw.execute(conn, stmt, raw.row_params(conn, checkpoints, values))
 
 
 _HEAD_ID = (
@@ -326,18 +337,18 @@ _HEAD_ID = (
 
 def head_id(conn: Connection, project_id: str, thread_id: str, ns: str = "") -> str | None:
     params = {"project_id": project_id, "thread_id": thread_id, "ns": ns}
-    found = conn.execute(_HEAD_ID, params).scalar()
-    return str(found) if found is not None else None
+    found = raw.fetchall(conn, _HEAD_ID, params)
+    return str(found[0][0]) if found else None
 
 
-_EXISTS = sa.select(sa.literal(1)).where(
+_EXISTS: Any = sa.select(sa.literal_column("1")).where(
     *_IN_NS, checkpoints.c.checkpoint_id == sa.bindparam("checkpoint_id")
 )
 
 
 def exists(conn: Connection, project_id: str, thread_id: str, ns: str, checkpoint_id: str) -> bool:
     params = {"project_id": project_id, "thread_id": thread_id, "ns": ns}
-    return conn.execute(_EXISTS, {**params, "checkpoint_id": checkpoint_id}).first() is not None
+    return bool(raw.fetchall(conn, _EXISTS, {**params, "checkpoint_id": checkpoint_id}))
 
 
 def put_writes(
@@ -361,13 +372,16 @@ def put_writes(
         "task_path": task_path,
     }
     rows = [{**base, **{k: w[k] for k in ("idx", *_WRITE_COLUMNS[:-1])}} for w in writes]
-    special = [r for r in rows if r["idx"] < 0]
-    regular = [r for r in rows if r["idx"] >= 0]
-    _, replace, keep = _UPSERTS[conn.dialect.name]
-    if special:
-        conn.execute(replace, special)
-    if regular:
-        conn.execute(keep, regular)
+    dialect = conn.dialect.name
+    for replace in (True, False):  # special writes replace, regular ones keep the first
+        found = [
+            raw.row_params(conn, checkpoint_writes, r) for r in rows if (r["idx"] < 0) == replace
+        ]
+        if found:
+            columns = tuple(sorted(found[0]))
+            update = tuple(c for c in _WRITE_COLUMNS if c in found[0]) if replace else ()
+            stmt = _raw_upsert(checkpoint_writes, dialect, _WRITE_PK, columns, update)
+            raw.executemany(conn, stmt, found)
 
 
 def set_tasks(
