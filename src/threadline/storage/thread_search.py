@@ -270,12 +270,14 @@ def search(
 ) -> tuple[list[dict[str, Any]], bool, int | None] | None:
     """(rows, has_more, total) of one first/limit/offset page ordered by ``column`` (a threads
     column), or None for a page after or before a cursor."""
-    if page.after is not None or page.before is not None or not applies(conn, project_id, plan):
+    if page.after is not None or page.before is not None:
+        return None
+    if plan.terms and column == "created_at":
+        return _search_in_created_order(conn, project_id, plan, page, select)
+    if not applies(conn, project_id, plan):
         return None
     dialect = conn.dialect.name
     offset = page.offset or 0
-    if plan.terms and column == "created_at":
-        return _search_in_created_order(conn, project_id, plan, page, select)
     choice = _choose(conn, project_id, plan, offset + page.size + 1) if plan.terms else None
     driver = choice.driver if choice else None
     key: tuple[Any, ...] = ("search", dialect, tuple(sorted(plan.columns)), len(plan.terms))
@@ -310,10 +312,13 @@ def search(
 
 def _search_in_created_order(
     conn: Connection, project_id: str, plan: Plan, page: PageRequest, select: Any
-) -> tuple[list[dict[str, Any]], bool, int | None]:
+) -> tuple[list[dict[str, Any]], bool, int | None] | None:
     """A page in creation order read from one term's holders in ``ix_thread_metadata_terms_
     created`` (the rarest term's, when there are several; each holder is probed for the other
-    terms): it stops when the page is full, however many threads hold the term."""
+    terms): it stops when the page is full, however many threads hold the term.
+
+    One statement also answers whether the project has rows too wide to index (then None: the
+    general path) and, for a lone term, the total: one round trip instead of three."""
     dialect = conn.dialect.name
     offset = page.offset or 0
     rarest: _Choice | None = None
@@ -326,9 +331,28 @@ def _search_in_created_order(
     key: tuple[Any, ...] = ("ordered", dialect, tuple(sorted(plan.columns)), len(plan.terms))
     key += (driver,)
     key += (page.descending, id(select))  # callers pass module-level selects
+    lone = len(plan.terms) == 1 and not plan.columns and page.include_total
+    key += (lone,)
 
     def build() -> raw.Reader:
         held = terms_table.alias("held")
+        extra = [_OVERFLOW.exists().label("overflow_")]
+        if lone:  # SQLite: the triggers' count; PostgreSQL: an index-only count
+            if dialect == "sqlite":
+                total: Any = sa.select(term_counts.c.threads).where(
+                    term_counts.c.project_id == sa.bindparam("project_id"),
+                    term_counts.c.term == sa.bindparam("t0"),
+                )
+            else:
+                total = (
+                    sa.select(sa.func.count())
+                    .select_from(terms_table)
+                    .where(
+                        terms_table.c.project_id == sa.bindparam("project_id"),
+                        terms_table.c.term == sa.bindparam("t0"),
+                    )
+                )
+            extra.append(total.scalar_subquery().label("total_"))
         where: list[Any] = [
             held.c.project_id == sa.bindparam("project_id"),
             held.c.term == sa.bindparam(f"t{driver}"),
@@ -339,7 +363,8 @@ def _search_in_created_order(
         where += [_probe(i, dialect) for i in range(len(plan.terms)) if i != driver]
         order = (held.c.created_at, held.c.thread_id)
         stmt = (
-            select.where(*where)
+            select.add_columns(*extra)
+            .where(*where)
             .order_by(*(c.desc() if page.descending else c.asc() for c in order))
             .limit(sa.bindparam("limit"))
             .offset(sa.bindparam("offset"))
@@ -350,12 +375,17 @@ def _search_in_created_order(
     params = _params(project_id, plan)
     params["limit"] = page.size + 1
     params["offset"] = offset
+    params["term"] = OVERFLOW
     rows = reader.rows(conn, params)
+    if rows[0]["overflow_"] if rows else not applies(conn, project_id, plan):
+        return None
     more = len(rows) > page.size
     total = None
     if page.include_total:
         if not more and (offset == 0 or rows):  # this page holds the last match
             total = offset + len(rows)
+        elif lone and rows:
+            total = int(rows[0]["total_"] or 0)
         else:
             total = count(conn, project_id, plan, rarest=rarest)
     return rows[: page.size], more, total
