@@ -158,6 +158,32 @@ _SIZE_PG = sa.text(
 )
 
 
+def _lone_total(dialect: str) -> Any:
+    """A lone term's holders: SQLite's trigger-kept number, PostgreSQL's index-only count."""
+    if dialect == "sqlite":
+        return sa.select(term_counts.c.threads).where(
+            term_counts.c.project_id == sa.bindparam("project_id"),
+            term_counts.c.term == sa.bindparam("t0"),
+        )
+    return (
+        sa.select(sa.func.count())
+        .select_from(terms_table)
+        .where(
+            terms_table.c.project_id == sa.bindparam("project_id"),
+            terms_table.c.term == sa.bindparam("t0"),
+        )
+    )
+
+
+#: (project has rows too wide to index, a lone term's holders), in one round trip
+_LONE_COUNT = {
+    dialect: sa.select(
+        _OVERFLOW.exists().label("overflow_"), _lone_total(dialect).scalar_subquery()
+    )
+    for dialect in ("sqlite", "postgresql")
+}
+
+
 def size(conn: Connection) -> int:
     """About how many threads the database holds (all projects), cheaply."""
     if conn.dialect.name == "sqlite":
@@ -337,22 +363,8 @@ def _search_in_created_order(
     def build() -> raw.Reader:
         held = terms_table.alias("held")
         extra = [_OVERFLOW.exists().label("overflow_")]
-        if lone:  # SQLite: the triggers' count; PostgreSQL: an index-only count
-            if dialect == "sqlite":
-                total: Any = sa.select(term_counts.c.threads).where(
-                    term_counts.c.project_id == sa.bindparam("project_id"),
-                    term_counts.c.term == sa.bindparam("t0"),
-                )
-            else:
-                total = (
-                    sa.select(sa.func.count())
-                    .select_from(terms_table)
-                    .where(
-                        terms_table.c.project_id == sa.bindparam("project_id"),
-                        terms_table.c.term == sa.bindparam("t0"),
-                    )
-                )
-            extra.append(total.scalar_subquery().label("total_"))
+        if lone:
+            extra.append(_lone_total(dialect).scalar_subquery().label("total_"))
         where: list[Any] = [
             held.c.project_id == sa.bindparam("project_id"),
             held.c.term == sa.bindparam(f"t{driver}"),
@@ -389,6 +401,16 @@ def _search_in_created_order(
         else:
             total = count(conn, project_id, plan, rarest=rarest)
     return rows[: page.size], more, total
+
+
+def count_if_applies(conn: Connection, project_id: str, plan: Plan) -> int | None:
+    """How many threads match, or None when the project has rows too wide for the term index
+    (``applies``); a lone term is answered with the overflow check in one statement."""
+    if len(plan.terms) != 1 or plan.columns:
+        return count(conn, project_id, plan) if applies(conn, project_id, plan) else None
+    params = {"project_id": project_id, "term": OVERFLOW, "t0": plan.terms[0]}
+    overflow, total = raw.fetchall(conn, _LONE_COUNT[conn.dialect.name], params)[0]
+    return None if overflow else int(total or 0)
 
 
 def count(conn: Connection, project_id: str, plan: Plan, *, rarest: _Choice | None = None) -> int:

@@ -420,8 +420,10 @@ def count(
     status: str | None = None,
 ) -> int:
     fast = _fast_plan(metadata, values, None, status)
-    if fast is not None and thread_search.applies(conn, project_id, fast):
-        return thread_search.count(conn, project_id, fast)
+    if fast is not None:
+        counted = thread_search.count_if_applies(conn, project_id, fast)
+        if counted is not None:
+            return counted
     driver = _plan(conn, project_id, metadata)[0] if len(metadata or {}) > 1 else 0
 
     def build() -> Any:

@@ -382,8 +382,10 @@ def search(
 
 def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> int:
     fast_plan = thread_search.plan(conditions)
-    if fast_plan is not None and thread_search.applies(conn, project_id, fast_plan):
-        return thread_search.count(conn, project_id, fast_plan)
+    if fast_plan is not None:
+        counted = thread_search.count_if_applies(conn, project_id, fast_plan)
+        if counted is not None:
+            return counted
     fast = _term_index_count(conn, project_id, conditions)
     if fast is not None:
         return fast
