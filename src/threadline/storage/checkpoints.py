@@ -111,21 +111,6 @@ def insert(
         )
 
 
-_INSERT = raw.insert(
-    checkpoints,
-    (
-        "project_id",
-        "thread_id",
-        "checkpoint_ns",
-        "checkpoint_id",
-        "parent_checkpoint_id",
-        "values",
-        "metadata",
-        "next",
-        "tasks",
-        "created_at",
-    ),
-)
 _INSERT_WRITES = raw.insert(
     checkpoint_writes,
     (
@@ -296,6 +281,8 @@ _PUT_COLUMNS = (
     "checkpoint_blob",
 )
 _WRITE_COLUMNS = ("channel", "value", "value_type", "value_blob", "task_path")
+#: what insert() stores: the JSON view only (update_state writes no serialized form)
+_INSERT = raw.insert(checkpoints, (*_PK, *_PUT_COLUMNS[:-2]))
 
 
 _RAW_UPSERTS: dict[tuple[Any, ...], Any] = {}

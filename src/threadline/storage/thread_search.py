@@ -313,19 +313,10 @@ def search(
         order: list[Any] = [threads.c[column], threads.c.id]
         if driver is not None and dialect == "sqlite":  # a unary + keeps SQLite from walking
             order = [sa.literal_column(f"+threads.{c}") for c in (column, "id")]  # the index
-        stmt = (
-            select.where(*_where(plan, driver, dialect))
-            .order_by(*(c.desc() if page.descending else c.asc() for c in order))
-            .limit(sa.bindparam("limit"))
-            .offset(sa.bindparam("offset"))
-        )
-        return raw.Reader(stmt)
+        return _paged(select.where(*_where(plan, driver, dialect)), order, page)
 
     reader: raw.Reader = _statement(key, build)
-    params = _params(project_id, plan)
-    params["limit"] = page.size + 1
-    params["offset"] = offset
-    rows = reader.rows(conn, params)
+    rows = reader.rows(conn, _page_params(project_id, plan, page))
     more = len(rows) > page.size
     total = None
     if page.include_total:
@@ -334,6 +325,20 @@ def search(
         else:
             total = count(conn, project_id, plan, rarest=choice)
     return rows[: page.size], more, total
+
+
+def _paged(stmt: Any, order: Sequence[Any], page: PageRequest) -> raw.Reader:
+    """``stmt`` ordered by ``order`` (in the page's direction), one page of it."""
+    ordered = stmt.order_by(*(c.desc() if page.descending else c.asc() for c in order))
+    return raw.Reader(ordered.limit(sa.bindparam("limit")).offset(sa.bindparam("offset")))
+
+
+def _page_params(project_id: str, plan: Plan, page: PageRequest) -> dict[str, Any]:
+    """The plan's parameters, and a page one row longer than asked (to tell if more follow)."""
+    params = _params(project_id, plan)
+    params["limit"] = page.size + 1
+    params["offset"] = page.offset or 0
+    return params
 
 
 def _search_in_created_order(
@@ -374,19 +379,10 @@ def _search_in_created_order(
         where += [threads.c[c] == sa.bindparam(f"c_{c}") for c in sorted(plan.columns)]
         where += [_probe(i, dialect) for i in range(len(plan.terms)) if i != driver]
         order = (held.c.created_at, held.c.thread_id)
-        stmt = (
-            select.add_columns(*extra)
-            .where(*where)
-            .order_by(*(c.desc() if page.descending else c.asc() for c in order))
-            .limit(sa.bindparam("limit"))
-            .offset(sa.bindparam("offset"))
-        )
-        return raw.Reader(stmt)
+        return _paged(select.add_columns(*extra).where(*where), order, page)
 
     reader: raw.Reader = _statement(key, build)
-    params = _params(project_id, plan)
-    params["limit"] = page.size + 1
-    params["offset"] = offset
+    params = _page_params(project_id, plan, page)
     params["term"] = OVERFLOW
     rows = reader.rows(conn, params)
     if rows[0]["overflow_"] if rows else not applies(conn, project_id, plan):
