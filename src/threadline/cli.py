@@ -670,24 +670,108 @@ def import_failed(exc: ImportFailed, totals: transfer.ImportCounts) -> click.Cli
     )
 
 
+def import_options(project_help: str) -> Callable[[F], F]:
+    """``--project`` (helped by ``project_help``), ``--batch-size`` and the database options."""
+
+    def decorate(fn: F) -> F:
+        fn = database_options(fn)
+        fn = click.option(
+            "--batch-size",
+            type=click.IntRange(1, 10_000),
+            default=200,
+            show_default=True,
+            metavar="N",
+            help="Threads committed per transaction.",
+        )(fn)
+        return click.option(
+            "--project",
+            default=project_store.DEFAULT_PROJECT,
+            show_default=True,
+            metavar="NAME_OR_ID",
+            help=project_help,
+        )(fn)
+
+    return decorate
+
+
+RecordReader = Callable[[IO[bytes], "ProgressBar[int]"], Iterator[transfer.Record]]
+"""Reads a file's records in order, advancing the bar; bad input raises ImportFailed."""
+
+
+def export_records(file: IO[bytes], bar: ProgressBar[int]) -> Iterator[transfer.Record]:
+    """The records of a `threadline export` file (JSON Lines; blank lines are skipped)."""
+    for number, raw in enumerate(file, start=1):
+        bar.update(len(raw))
+        if not raw.strip():
+            continue
+        try:
+            record = transfer.parse_line(raw, number)
+        except InvalidInput as exc:
+            raise ImportFailed(exc.message, number) from None
+        yield record
+
+
+def literal_records(file: IO[bytes], bar: ProgressBar[int]) -> Iterator[transfer.Record]:
+    """The threads of a Literal AI export (see :func:`literal_export.read_export`) as records."""
+    threads = literal_export.read_export(file)
+    done = 0
+    item: literal_export.Found | None = None
+    while True:
+        try:
+            item = next(threads, None)
+            if item is None:
+                return
+            record = literal_import.parse_thread(item.data, item.line)
+        except InvalidInput as exc:
+            line = getattr(exc, "line", None) or (item.line if item else 1)
+            raise ImportFailed(exc.message, line) from None
+        bar.update(item.offset - done)
+        done = item.offset
+        yield record
+
+
+def run_import(
+    settings: Settings,
+    file: IO[bytes],
+    project: str,
+    batch_size: int,
+    totals: transfer.ImportCounts,
+    label: str,
+    read: RecordReader,
+    apply: Callable[..., transfer.ImportCounts] = transfer.import_batch,
+) -> str:
+    """Import ``read``'s records of ``file`` into ``project`` in batches; returns its name.
+
+    Counts go into ``totals``; a failure becomes the CLI error saying what was written.
+    """
+    size = file_size(file)
+
+    async def run(db: Database) -> str:
+        found = await db.write(find_project, project)
+        importer = Importer(db, found["id"], batch_size, totals, apply=apply)
+        with progress(size, label) as bar:
+            records = read(file, bar)
+            while True:
+                try:
+                    record = next(records, None)
+                except ImportFailed as exc:
+                    raise ImportFailed(exc.message, importer.first_line or exc.first_line) from None
+                if record is None:
+                    break
+                await importer.add(record)
+            await importer.flush()
+        await importer.analyze()
+        return str(found["name"])
+
+    try:
+        return run_with_db(settings, run)
+    except ImportFailed as exc:
+        raise import_failed(exc, totals) from None
+
+
 @main.command("import")
 @click.argument("file", type=click.File("rb"), metavar="FILE")
-@click.option(
-    "--project",
-    default=project_store.DEFAULT_PROJECT,
-    show_default=True,
-    metavar="NAME_OR_ID",
-    help="The project to import into (the file may come from any project).",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, 10_000),
-    default=200,
-    show_default=True,
-    metavar="N",
-    help="Threads committed per transaction.",
-)
-@database_options
+@import_options("The project to import into (the file may come from any project).")
 def import_command(
     file: IO[bytes],
     project: str,
@@ -715,30 +799,10 @@ def import_command(
         threadline import all.jsonl --database postgresql://user:pw@db/threadline
     """
     settings = load_settings(database_url=database_url, data_dir=data_dir)
-    size = file_size(file)
     totals = transfer.ImportCounts()
-
-    async def run(db: Database) -> str:
-        found = await db.write(find_project, project)
-        importer = Importer(db, found["id"], batch_size, totals)
-        with progress(size, "Importing threads") as bar:
-            for number, raw in enumerate(file, start=1):
-                bar.update(len(raw))
-                if not raw.strip():
-                    continue
-                try:
-                    record = transfer.parse_line(raw, number)
-                except InvalidInput as exc:
-                    raise ImportFailed(exc.message, importer.first_line or number) from None
-                await importer.add(record)
-            await importer.flush()
-        await importer.analyze()
-        return str(found["name"])
-
-    try:
-        name = run_with_db(settings, run)
-    except ImportFailed as exc:
-        raise import_failed(exc, totals) from None
+    name = run_import(
+        settings, file, project, batch_size, totals, "Importing threads", export_records
+    )
     click.echo(
         f"Imported {totals.threads} threads into project {name!r}: "
         f"{totals.threads_created} created, {totals.threads_updated} updated, "
@@ -749,22 +813,7 @@ def import_command(
 
 @main.command("import-literal")
 @click.argument("file", type=click.File("rb"), metavar="FILE")
-@click.option(
-    "--project",
-    default=project_store.DEFAULT_PROJECT,
-    show_default=True,
-    metavar="NAME_OR_ID",
-    help="The project to import into.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(1, 10_000),
-    default=200,
-    show_default=True,
-    metavar="N",
-    help="Threads committed per transaction.",
-)
-@database_options
+@import_options("The project to import into.")
 def import_literal_command(
     file: IO[bytes],
     project: str,
@@ -794,35 +843,17 @@ def import_literal_command(
         threadline import-literal pages.json --database postgresql://user:pw@db/threadline
     """
     settings = load_settings(database_url=database_url, data_dir=data_dir)
-    size = file_size(file)
     totals = literal_import.LiteralImportCounts()
-
-    async def run(db: Database) -> str:
-        found = await db.write(find_project, project)
-        importer = Importer(db, found["id"], batch_size, totals, apply=literal_import.import_batch)
-        threads = literal_export.read_export(file)
-        done = 0
-        with progress(size, "Importing Literal AI threads") as bar:
-            while True:
-                try:
-                    item = next(threads, None)
-                    if item is None:
-                        break
-                    record = literal_import.parse_thread(item.data, item.line)
-                except InvalidInput as exc:
-                    line = getattr(exc, "line", None) or (item.line if item else 1)
-                    raise ImportFailed(exc.message, importer.first_line or line) from None
-                bar.update(item.offset - done)
-                done = item.offset
-                await importer.add(record)
-            await importer.flush()
-        await importer.analyze()
-        return str(found["name"])
-
-    try:
-        name = run_with_db(settings, run)
-    except ImportFailed as exc:
-        raise import_failed(exc, totals) from None
+    name = run_import(
+        settings,
+        file,
+        project,
+        batch_size,
+        totals,
+        "Importing Literal AI threads",
+        literal_records,
+        apply=literal_import.import_batch,
+    )
     click.echo(
         f"Imported {totals.threads} Literal AI threads into project {name!r}: "
         f"{totals.threads_created} created, {totals.threads_updated} updated, "

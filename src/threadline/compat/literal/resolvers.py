@@ -9,7 +9,7 @@ Not-found reads answer ``null``, as Literal did; every other problem is an error
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -59,6 +59,28 @@ class Context:
             return self.base_url + url
         return url
 
+    def thread(self, row: Row) -> Row:
+        """A core thread as Literal's Thread, its file links absolute."""
+        return wire.thread(row, self.absolute)
+
+    def step(self, row: Row) -> Row:
+        """A core step as Literal's Step, its file links absolute."""
+        return wire.step(row, self.absolute)
+
+    def attachment(self, row: Row) -> Row:
+        """A core attachment as Literal's Attachment, its links absolute."""
+        return wire.attachment(row, self.absolute)
+
+    def generation(self, row: Row) -> Row:
+        """A core llm step as Literal's Generation."""
+        node = wire.generation(row, self.step(row))
+        assert node is not None
+        return node
+
+    def prompt_version(self, row: Row) -> Row:
+        """A core prompt version as Literal's Prompt."""
+        return wire.prompt_version(row, self.base_url, self.project_id)
+
     async def flush(self) -> None:
         """Write what the document queued, in one transaction each kind (usually one kind)."""
         if self.steps:
@@ -93,9 +115,30 @@ async def or_none(call: Awaitable[Row]) -> Row | None:
         return None
 
 
+async def node_or_none(call: Awaitable[Row], node: Callable[[Row], Row]) -> Row | None:
+    """``node`` of what ``call`` reads, or null when it finds nothing (as Literal answered)."""
+    found = await or_none(call)
+    return node(found) if found else None
+
+
+async def deleted(call: Awaitable[None], id: str) -> Row | None:
+    """A delete's answer: the deleted id, or null when there was nothing to delete."""
+    try:
+        await call
+    except NotFound:
+        return None
+    return {"id": id}
+
+
 def given(kwargs: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """The non-null arguments among ``names`` (Literal name -> core name): null = unchanged."""
     return {core: kwargs[lit] for lit, core in names.items() if kwargs.get(lit) is not None}
+
+
+def in_environment(c: Context, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the request's environment set (what every created thread or step gets)."""
+    data["environment"] = c.environment
+    return data
 
 
 def selects(info: Info, *path: str) -> bool:
@@ -147,15 +190,27 @@ def _page_args(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def connection(
+    c: Context,
+    kwargs: dict[str, Any],
+    model: type[M],
+    search: Callable[[str, M], Awaitable[Row]],
+    node: Callable[[Row], Row],
+) -> Row:
+    """One page of a list query (Literal's paging, filters and order) as a Relay connection."""
+    page = await search(c.project_id, build(model, _page_args(kwargs)))
+    return wire.connection(page, node)
+
+
 # --- participants -----------------------------------------------------------------------------
 
 
 @query.field("participants")
 async def resolve_participants(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    q = build(t.ParticipantSearch, _page_args(kwargs))
-    page = await c.service.search_participants(c.project_id, q)
-    return wire.connection(page, wire.participant)
+    return await connection(
+        c, kwargs, t.ParticipantSearch, c.service.search_participants, wire.participant
+    )
 
 
 @query.field("participant")
@@ -164,12 +219,12 @@ async def resolve_participant(
 ) -> Row | None:
     c = ctx(info)
     if id:
-        found = await or_none(c.service.get_participant(c.project_id, id))
+        call = c.service.get_participant(c.project_id, id)
     elif identifier:
-        found = await or_none(c.service.get_participant_by_identifier(c.project_id, identifier))
+        call = c.service.get_participant_by_identifier(c.project_id, identifier)
     else:
         raise InvalidInput("give the participant's id or identifier", field="id")
-    return wire.participant(found) if found else None
+    return await node_or_none(call, wire.participant)
 
 
 @mutation.field("createParticipant")
@@ -221,50 +276,41 @@ async def resolve_threads(_: Any, info: Info, **kwargs: Any) -> Row:
     if keep and with_steps:
         for th in page["data"]:
             th["steps"] = [s for s in th.get("steps") or [] if s.get("type") in keep]
-    return wire.connection(page, lambda th: wire.thread(th, c.absolute))
+    return wire.connection(page, c.thread)
 
 
 @query.field("threadDetail")
 async def resolve_thread_detail(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    found = await or_none(c.service.get_thread(c.project_id, id, totals=True))
-    return wire.thread(found, c.absolute) if found else None
+    return await node_or_none(c.service.get_thread(c.project_id, id, totals=True), c.thread)
 
 
 @mutation.field("createThread")
 async def resolve_create_thread(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    data = given(kwargs, _THREAD_ARGS)
-    data["environment"] = c.environment
-    body = build(t.ThreadCreate, data)
-    return wire.thread(await c.service.create_thread(c.project_id, body), c.absolute)
+    body = build(t.ThreadCreate, in_environment(c, given(kwargs, _THREAD_ARGS)))
+    return c.thread(await c.service.create_thread(c.project_id, body))
 
 
 @mutation.field("upsertThread")
 async def resolve_upsert_thread(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    data = given(kwargs, _THREAD_ARGS)
-    data["environment"] = c.environment
-    body = build(t.ThreadUpdate, data)
+    body = build(t.ThreadUpdate, in_environment(c, given(kwargs, _THREAD_ARGS)))
     found, _created = await c.service.upsert_thread(c.project_id, kwargs["id"], body)
-    return wire.thread(found, c.absolute)
+    return c.thread(found)
 
 
 @mutation.field("updateThread")
 async def resolve_update_thread(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
     body = build(t.ThreadUpdate, given(kwargs, _THREAD_ARGS))
-    return wire.thread(await c.service.update_thread(c.project_id, kwargs["id"], body), c.absolute)
+    return c.thread(await c.service.update_thread(c.project_id, kwargs["id"], body))
 
 
 @mutation.field("deleteThread")
 async def resolve_delete_thread(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    try:
-        await c.service.delete_thread(c.project_id, id)
-    except NotFound:
-        return None
-    return {"id": id}
+    return await deleted(c.service.delete_thread(c.project_id, id), id)
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -308,6 +354,26 @@ _GENERATION_ARGS = {
     "messageCompletion": "message_completion",
 }
 
+_SCORE_ARGS = {
+    "name": "name",
+    "type": "type",
+    "value": "value",
+    "label": "label",
+    "scorer": "scorer",
+    "comment": "comment",
+    "tags": "tags",
+    "stepId": "step_id",
+    "datasetExperimentItemId": "experiment_item_id",
+}
+
+_ATTACHMENT_ARGS = {
+    "name": "name",
+    "mime": "mime",
+    "metadata": "metadata",
+    "url": "url",
+    "objectKey": "object_key",
+}
+
 
 def _generation(payload: dict[str, Any]) -> dict[str, Any]:
     data = given(payload, _GENERATION_ARGS)
@@ -318,25 +384,20 @@ def _generation(payload: dict[str, Any]) -> dict[str, Any]:
 @query.field("steps")
 async def resolve_steps(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    q = build(t.StepSearch, _page_args(kwargs))
-    page = await c.service.search_steps(c.project_id, q)
-    return wire.connection(page, lambda s: wire.step(s, c.absolute))
+    return await connection(c, kwargs, t.StepSearch, c.service.search_steps, c.step)
 
 
 @query.field("step")
 async def resolve_step(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    found = await or_none(c.service.get_step(c.project_id, id))
-    return wire.step(found, c.absolute) if found else None
+    return await node_or_none(c.service.get_step(c.project_id, id), c.step)
 
 
 @mutation.field("createStep")
 async def resolve_create_step(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    data = given(kwargs, _STEP_ARGS)
-    data["environment"] = c.environment
-    body = build(t.StepCreate, data)
-    return wire.step(await c.service.create_step(c.project_id, body), c.absolute)
+    body = build(t.StepCreate, in_environment(c, given(kwargs, _STEP_ARGS)))
+    return c.step(await c.service.create_step(c.project_id, body))
 
 
 @mutation.field("updateStep")
@@ -344,17 +405,13 @@ async def resolve_update_step(_: Any, info: Info, **kwargs: Any) -> Row:
     """The SDK sends every argument, unset ones as null: null means unchanged."""
     c = ctx(info)
     body = build(t.StepUpdate, given(kwargs, _STEP_ARGS))
-    return wire.step(await c.service.update_step(c.project_id, kwargs["id"], body), c.absolute)
+    return c.step(await c.service.update_step(c.project_id, kwargs["id"], body))
 
 
 @mutation.field("deleteStep")
 async def resolve_delete_step(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    try:
-        await c.service.delete_step(c.project_id, id)
-    except NotFound:
-        return None
-    return {"id": id}
+    return await deleted(c.service.delete_step(c.project_id, id), id)
 
 
 def _derived_id(*parts: str) -> str:
@@ -375,42 +432,18 @@ def queue_step(c: Context, alias: str, kwargs: dict[str, Any]) -> None:
     prefix = f"{alias}."
     data = given(kwargs, _STEP_ARGS)
     data["id"] = step_id
-    data["environment"] = c.environment
+    in_environment(c, data)
     if kwargs.get("generation") is not None:
         data["generation"] = _generation(kwargs["generation"])
     c.steps.append(build(t.BatchStep, data, prefix))
     for index, raw in enumerate(kwargs.get("scores") or []):
-        values = given(
-            raw,
-            {
-                "id": "id",
-                "name": "name",
-                "type": "type",
-                "value": "value",
-                "label": "label",
-                "scorer": "scorer",
-                "comment": "comment",
-                "tags": "tags",
-                "stepId": "step_id",
-                "datasetExperimentItemId": "experiment_item_id",
-            },
-        )
+        values = given(raw, {"id": "id", **_SCORE_ARGS})
         values.setdefault("id", _derived_id(step_id, "score", str(index), raw["name"]))
         if "experiment_item_id" not in values:
             values.setdefault("step_id", step_id)
         c.step_scores.append(build(t.ScoreCreate, values, f"{prefix}scores[{index}]."))
     for index, raw in enumerate(kwargs.get("attachments") or []):
-        values = given(
-            raw,
-            {
-                "id": "id",
-                "name": "name",
-                "mime": "mime",
-                "metadata": "metadata",
-                "url": "url",
-                "objectKey": "object_key",
-            },
-        )
+        values = given(raw, {"id": "id", **_ATTACHMENT_ARGS})
         values.setdefault("id", _derived_id(step_id, "attachment", str(index)))
         values["step_id"] = step_id
         c.step_files.append(build(t.AttachmentCreate, values, f"{prefix}attachments[{index}]."))
@@ -419,27 +452,18 @@ def queue_step(c: Context, alias: str, kwargs: dict[str, Any]) -> None:
 # --- generations ------------------------------------------------------------------------------
 
 
-def _generation_node(row: Row, c: Context) -> Row:
-    node = wire.generation(row, wire.step(row, c.absolute))
-    assert node is not None
-    return node
-
-
 @query.field("generations")
 async def resolve_generations(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    q = build(t.GenerationSearch, _page_args(kwargs))
-    page = await c.evaluation.search_generations(c.project_id, q)
-    return wire.connection(page, lambda row: _generation_node(row, c))
+    search = c.evaluation.search_generations
+    return await connection(c, kwargs, t.GenerationSearch, search, c.generation)
 
 
 @mutation.field("createGeneration")
 async def resolve_create_generation(_: Any, info: Info, generation: dict[str, Any]) -> Row:
     c = ctx(info)
-    data = _generation(generation)
-    data["environment"] = c.environment
-    body = build(t.GenerationCreate, data, "generation.")
-    return _generation_node(await c.evaluation.create_generation(c.project_id, body), c)
+    body = build(t.GenerationCreate, in_environment(c, _generation(generation)), "generation.")
+    return c.generation(await c.evaluation.create_generation(c.project_id, body))
 
 
 # --- scores -----------------------------------------------------------------------------------
@@ -448,29 +472,14 @@ async def resolve_create_generation(_: Any, info: Info, generation: dict[str, An
 @query.field("scores")
 async def resolve_scores(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    q = build(t.ScoreSearch, _page_args(kwargs))
-    page = await c.evaluation.search_scores(c.project_id, q)
-    return wire.connection(page, wire.score)
+    return await connection(c, kwargs, t.ScoreSearch, c.evaluation.search_scores, wire.score)
 
 
 @mutation.field("createScore")
 def resolve_create_score(_: Any, info: Info, **kwargs: Any) -> Row:
     """Queue the score (written with the document's others in one transaction)."""
     c = ctx(info)
-    values = given(
-        kwargs,
-        {
-            "name": "name",
-            "type": "type",
-            "value": "value",
-            "label": "label",
-            "scorer": "scorer",
-            "comment": "comment",
-            "tags": "tags",
-            "stepId": "step_id",
-            "datasetExperimentItemId": "experiment_item_id",
-        },
-    )
+    values = given(kwargs, _SCORE_ARGS)
     values["id"] = uuid7()
     body = build(t.ScoreCreate, values, f"{info.path.key}.")
     c.new_scores.append(body)
@@ -487,29 +496,16 @@ async def resolve_update_score(_: Any, info: Info, **kwargs: Any) -> Row:
 @mutation.field("deleteScore")
 async def resolve_delete_score(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    try:
-        await c.evaluation.delete_score(c.project_id, id)
-    except NotFound:
-        return None
-    return {"id": id}
+    return await deleted(c.evaluation.delete_score(c.project_id, id), id)
 
 
 # --- attachments ------------------------------------------------------------------------------
-
-_ATTACHMENT_ARGS = {
-    "name": "name",
-    "mime": "mime",
-    "metadata": "metadata",
-    "url": "url",
-    "objectKey": "object_key",
-}
 
 
 @query.field("attachment")
 async def resolve_attachment(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    found = await or_none(c.files.get(c.project_id, id))
-    return wire.attachment(found, c.absolute) if found else None
+    return await node_or_none(c.files.get(c.project_id, id), c.attachment)
 
 
 @mutation.field("createAttachment")
@@ -518,24 +514,20 @@ async def resolve_create_attachment(_: Any, info: Info, **kwargs: Any) -> Row:
     data = given(kwargs, _ATTACHMENT_ARGS)
     data["step_id"] = kwargs["stepId"]
     body = build(t.AttachmentCreate, data)
-    return wire.attachment(await c.files.create(c.project_id, body), c.absolute)
+    return c.attachment(await c.files.create(c.project_id, body))
 
 
 @mutation.field("updateAttachment")
 async def resolve_update_attachment(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
     body = build(t.AttachmentUpdate, given(kwargs, _ATTACHMENT_ARGS))
-    return wire.attachment(await c.files.update(c.project_id, kwargs["id"], body), c.absolute)
+    return c.attachment(await c.files.update(c.project_id, kwargs["id"], body))
 
 
 @mutation.field("deleteAttachment")
 async def resolve_delete_attachment(_: Any, info: Info, id: str) -> Row | None:
     c = ctx(info)
-    try:
-        await c.files.delete(c.project_id, id)
-    except NotFound:
-        return None
-    return {"id": id}
+    return await deleted(c.files.delete(c.project_id, id), id)
 
 
 # --- datasets and experiments -----------------------------------------------------------------
@@ -664,8 +656,7 @@ async def resolve_create_lineage(
 @query.field("promptLineage")
 async def resolve_lineage(_: Any, info: Info, name: str) -> Row | None:
     c = ctx(info)
-    found = await or_none(c.prompts.get_lineage_by_name(c.project_id, name))
-    return wire.lineage(found) if found else None
+    return await node_or_none(c.prompts.get_lineage_by_name(c.project_id, name), wire.lineage)
 
 
 async def _version_in(c: Context, lineage_id: str, kwargs: dict[str, Any]) -> Row:
@@ -690,22 +681,19 @@ async def _version_in(c: Context, lineage_id: str, kwargs: dict[str, Any]) -> Ro
 @mutation.field("createPromptVersion")
 async def resolve_create_version(_: Any, info: Info, **kwargs: Any) -> Row:
     c = ctx(info)
-    found = await _version_in(c, kwargs["lineageId"], kwargs)
-    return wire.prompt_version(found, c.base_url, c.project_id)
+    return c.prompt_version(await _version_in(c, kwargs["lineageId"], kwargs))
 
 
 @query.field("promptVersion")
 async def resolve_prompt_version(_: Any, info: Info, **kwargs: Any) -> Row | None:
     c = ctx(info)
     if kwargs.get("id"):
-        found = await or_none(c.prompts.get(c.project_id, kwargs["id"]))
+        call = c.prompts.get(c.project_id, kwargs["id"])
     elif kwargs.get("name"):
-        found = await or_none(
-            c.prompts.get_by_name(c.project_id, kwargs["name"], version=kwargs.get("version"))
-        )
+        call = c.prompts.get_by_name(c.project_id, kwargs["name"], version=kwargs.get("version"))
     else:
         raise InvalidInput("give the prompt's id or name", field="id")
-    return wire.prompt_version(found, c.base_url, c.project_id) if found else None
+    return await node_or_none(call, c.prompt_version)
 
 
 @mutation.field("createPromptExperiment")
@@ -767,8 +755,7 @@ async def resolve_score_step(obj: Row, info: Info) -> Row | None:
     c = ctx(info)
     if not obj.get("stepId"):
         return None
-    found = await or_none(c.service.get_step(c.project_id, obj["stepId"]))
-    return wire.step(found, c.absolute) if found else None
+    return await node_or_none(c.service.get_step(c.project_id, obj["stepId"]), c.step)
 
 
 @step_type.field("thread")
@@ -776,8 +763,8 @@ async def resolve_step_thread(obj: Row, info: Info) -> Row | None:
     c = ctx(info)
     if not obj.get("threadId"):
         return None
-    found = await or_none(c.service.get_thread(c.project_id, obj["threadId"], include_steps=False))
-    return wire.thread(found, c.absolute) if found else None
+    call = c.service.get_thread(c.project_id, obj["threadId"], include_steps=False)
+    return await node_or_none(call, c.thread)
 
 
 BINDABLES = [query, mutation, score_type, step_type, json_scalar, datetime_scalar]
