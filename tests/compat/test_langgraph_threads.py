@@ -79,6 +79,16 @@ async def test_update_merges_shallowly_and_resets_ttl(lg: LangGraphClient) -> No
     assert after["metadata"]["m"] == 1
     assert after["ttl"]["ttl_minutes"] == 30
 
+    # searches see the merged metadata: only the keys that changed were re-indexed
+    async def found(metadata: dict[str, object]) -> list[str]:
+        return [t["thread_id"] for t in await lg.threads.search(metadata=metadata)]
+
+    assert await found({"nested": {"z": 2}, "m": 1}) == [tid]
+    assert await found({"user": None}) == [tid]
+    assert await found({"user": "bob"}) == []
+    assert await found({"nested": {"k": 1}}) == []
+    assert await lg.threads.count(metadata={"m": 1, "nested": {"z": 2}}) == 1
+
     with pytest.raises(NotFoundError) as missing:
         await lg.threads.update(str(uuid.uuid4()), metadata={"a": 1})
     assert missing.value.body == {"detail": "Not Found"}

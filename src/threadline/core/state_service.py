@@ -193,7 +193,9 @@ class StateService:
             if current is None:
                 return None
             changes["metadata"] = {**current["metadata"], **patch}
-            thread_state.update(conn, project_id, thread_id, changes, reindex_metadata=True)
+            thread_state.update(
+                conn, project_id, thread_id, changes, reindex_metadata=True, previous=current
+            )
             current.update(changes)
             if ttl is not None:
                 current["ttl"] = {

@@ -169,8 +169,11 @@ def update(
     changes: dict[str, Any],
     *,
     reindex_metadata: bool = False,
+    previous: dict[str, Any] | None = None,
 ) -> bool:
-    """Set columns of one thread; False if it does not exist."""
+    """Set columns of one thread; False if it does not exist. With ``reindex_metadata`` the
+    term index follows ``changes["metadata"]``; ``previous``: the thread as it was (its
+    metadata and creation time), so that only changed terms are rewritten."""
     if changes.keys() == {"metadata", "updated_at"}:  # the common PATCH: a prepared statement
         params = {
             "p_project": project_id,
@@ -185,7 +188,15 @@ def update(
     if updated == 0:
         return False
     if reindex_metadata:
-        thread_store._index_metadata(conn, project_id, thread_id, changes["metadata"], replace=True)
+        thread_store._index_metadata(
+            conn,
+            project_id,
+            thread_id,
+            changes["metadata"],
+            replace=True,
+            created_at=previous["created_at"] if previous else None,
+            previous=previous["metadata"] if previous else None,
+        )
     return True
 
 

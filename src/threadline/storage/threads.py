@@ -102,13 +102,21 @@ def _index_metadata(
     *,
     replace: bool,
     created_at: datetime | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> None:
     """Keep the metadata term index (both databases: thread_search plans from it) in step;
-    ``created_at``: the thread's (read from its row when not given)."""
+    ``created_at``: the thread's (read from its row when not given). With the ``previous``
+    metadata, a replace only deletes and inserts the terms that changed (a one-key merge
+    rewrote every term of the thread before)."""
     ids = {"project_id": project_id, "thread_id": thread_id}
-    if replace:
-        raw.execute(conn, _DELETE_TERMS, ids)
     terms = row_terms(meta)
+    if replace and previous is not None:
+        old = set(row_terms(previous))
+        gone = [{**ids, "term": t} for t in sorted(old.difference(terms))]
+        raw.executemany(conn, _DELETE_TERM, gone)
+        terms = [t for t in terms if t not in old]
+    elif replace:
+        raw.execute(conn, _DELETE_TERMS, ids)
     if not terms:
         return
     if created_at is None:
@@ -124,6 +132,7 @@ _DELETE_TERMS = thread_metadata_terms.delete().where(
     thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
     thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
 )
+_DELETE_TERM = _DELETE_TERMS.where(thread_metadata_terms.c.term == sa.bindparam("term"))
 _INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "thread_id", "created_at"))
 _CREATED_AT = sa.select(threads.c.created_at).where(
     threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("thread_id")
@@ -272,7 +281,7 @@ def update(
 ) -> dict[str, Any]:
     """Apply the fields present in ``changes``; ``merge_metadata`` merges shallowly instead."""
     row = conn.execute(
-        sa.select(threads.c.metadata).where(_where_id(project_id, thread_id))
+        sa.select(threads.c.metadata, threads.c.created_at).where(_where_id(project_id, thread_id))
     ).first()
     if row is None:
         raise NotFound(f"thread {thread_id!r} not found")
@@ -291,7 +300,15 @@ def update(
     values["updated_at"] = utcnow()
     conn.execute(threads.update().where(_where_id(project_id, thread_id)).values(**values))
     if "metadata" in values:
-        _index_metadata(conn, project_id, thread_id, values["metadata"], replace=True)
+        _index_metadata(
+            conn,
+            project_id,
+            thread_id,
+            values["metadata"],
+            replace=True,
+            created_at=row._mapping["created_at"],
+            previous=row._mapping["metadata"] or {},
+        )
     if "platforms" in values:
         message_store.index_thread_platforms(conn, project_id, thread_id, values["platforms"])
     return get(conn, project_id, thread_id, include_steps=False)
