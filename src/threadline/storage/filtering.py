@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
 from threadline.core.filters import Condition
-from threadline.storage import aggregates
+from threadline.storage import aggregates, term_stats
 from threadline.storage.metadata_index import OVERFLOW, filter_terms
 from threadline.storage.schema import (
     participants,
@@ -183,25 +183,13 @@ def is_simple_containment(value: Any) -> bool:
 #: a metadata filter whose rarest term is held by at most this many threads drives the query
 SELECTIVE = 5000
 
-_TERM_COUNTS = (
-    sa.select(thread_metadata_terms.c.term, sa.func.count())
-    .where(
-        thread_metadata_terms.c.project_id == sa.bindparam("p_project"),
-        thread_metadata_terms.c.term.in_(sa.bindparam("p_terms", expanding=True)),
-    )
-    .group_by(thread_metadata_terms.c.term)
-)
-
 
 def rarest_term(conn: Any, project_id: str, value: dict[str, Any]) -> tuple[int, int] | None:
     """SQLite: the term of a containment filter held by fewest threads, and how many hold it."""
     terms = filter_terms(value)
     if conn.dialect.name != "sqlite" or not terms:
         return None
-    params = {"p_project": project_id, "p_terms": terms}
-    counts: dict[int, int] = dict(conn.execute(_TERM_COUNTS, params).all())
-    driver = min(terms, key=lambda term: counts.get(term, 0))
-    return driver, int(counts.get(driver, 0))
+    return term_stats.rarest(conn, project_id, terms)
 
 
 def term_candidates(project_id: str, term: int) -> Expr:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from threadline.core.filters import Condition
-from threadline.storage import raw
+from threadline.storage import raw, term_stats
 from threadline.storage.filtering import is_simple_containment
 from threadline.storage.metadata_index import OVERFLOW, filter_terms
 from threadline.storage.pagination import PageRequest
@@ -108,48 +108,6 @@ def _has_overflow(conn: Connection, project_id: str) -> bool:
 
 # --- estimates ----------------------------------------------------------------------------------
 
-_HOLDERS = sa.select(term_counts.c.threads).where(
-    term_counts.c.project_id == sa.bindparam("project_id"),
-    term_counts.c.term == sa.bindparam("term"),
-)
-_HOLDERS_CAPPED = sa.select(sa.func.count()).select_from(
-    sa.select(sa.literal_column("1").label("one"))
-    .where(
-        terms_table.c.project_id == sa.bindparam("project_id"),
-        terms_table.c.term == sa.bindparam("term"),
-    )
-    .limit(sa.bindparam("cap"))
-    .subquery()
-)
-
-
-def holders(conn: Connection, project_id: str, term: int, cap: int | None = None) -> int:
-    """How many threads hold ``term``: exact on SQLite (triggers keep the number); on PostgreSQL
-    counted from the term index, at most ``cap`` (exact when below it)."""
-    params: dict[str, Any] = {"project_id": project_id, "term": term}
-    if conn.dialect.name == "sqlite":
-        found = raw.fetchall(conn, _HOLDERS, params)
-        return int(found[0][0]) if found else 0
-    if cap is None:
-        return int(raw.fetchall(conn, _COUNT_ONE, params)[0][0])
-    params["cap"] = cap
-    return int(raw.fetchall(conn, _HOLDERS_CAPPED, params)[0][0])
-
-
-def _rarest(
-    conn: Connection, project_id: str, terms: list[int], cap: int | None = None
-) -> tuple[int, int]:
-    """The term held by fewest threads, and how many hold it (capped as in :func:`holders`)."""
-    best = (terms[0], -1)
-    for term in terms:
-        held = holders(conn, project_id, term, cap)
-        if best[1] < 0 or held < best[1]:
-            best = (term, held)
-        if held == 0:
-            break
-    return best
-
-
 _SIZE_SQLITE = sa.text("SELECT max(rowid) FROM threads")  # rowids only grow: O(log n)
 # what the planner does: the row density of the last ANALYZE times the table's current pages
 _SIZE_PG = sa.text(
@@ -210,15 +168,6 @@ def drive_limit(dialect: str, rows: int, threads: int) -> int:
 
 _built: dict[tuple[Any, ...], Any] = {}
 
-_COUNT_ONE = (
-    sa.select(sa.func.count())
-    .select_from(terms_table)
-    .where(
-        terms_table.c.project_id == sa.bindparam("project_id"),
-        terms_table.c.term == sa.bindparam("term"),
-    )
-)
-
 
 def _fenced(query: Any, dialect: str) -> Any:
     """PostgreSQL: ``OFFSET 0`` keeps the planner from turning the subquery into a join of its
@@ -277,7 +226,7 @@ class _Choice:
 
 def _choose(conn: Connection, project_id: str, plan: Plan, rows: int) -> _Choice:
     limit = drive_limit(conn.dialect.name, rows, size(conn))
-    term, held = _rarest(conn, project_id, plan.terms, cap=limit + 1)
+    term, held = term_stats.rarest(conn, project_id, plan.terms, cap=limit + 1)
     exact = conn.dialect.name == "sqlite" or held <= limit
     driver = plan.terms.index(term) if held <= limit else None
     return _Choice(driver, term, held, exact)
@@ -356,7 +305,7 @@ def _search_in_created_order(
     driver = 0
     if len(plan.terms) > 1:
         cap = None if dialect == "sqlite" else COUNT_CAP
-        term, held = _rarest(conn, project_id, plan.terms, cap)
+        term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
         driver = plan.terms.index(term)
         rarest = _Choice(driver, term, held, dialect == "sqlite" or held < COUNT_CAP)
     key: tuple[Any, ...] = ("ordered", dialect, tuple(sorted(plan.columns)), len(plan.terms))
@@ -417,7 +366,7 @@ def count(conn: Connection, project_id: str, plan: Plan, *, rarest: _Choice | No
         return int(raw.fetchall(conn, stmt, _params(project_id, plan))[0][0])
     if rarest is None or (conn.dialect.name != "sqlite" and not rarest.exact):
         cap = None if len(plan.terms) == 1 else COUNT_CAP
-        term, held = _rarest(conn, project_id, plan.terms, cap)
+        term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
         exact = conn.dialect.name == "sqlite" or cap is None or held < cap
         rarest = _Choice(None, term, held, exact)
     if rarest.held == 0 and rarest.exact:

@@ -20,11 +20,9 @@ from threadline.storage import steps as step_store
 from threadline.storage.columns import AnyRow
 from threadline.storage.filtering import (
     compile_conditions,
-    is_simple_containment,
-    json_contains,
     metadata_candidates,
 )
-from threadline.storage.metadata_index import OVERFLOW, filter_terms, row_terms
+from threadline.storage.metadata_index import row_terms
 from threadline.storage.pagination import PageRequest, count_of, offset_page_info, paginate
 from threadline.storage.schema import participants, thread_metadata_terms, threads
 
@@ -370,9 +368,8 @@ def search(
         }
     where = _where(conn, project_id, conditions)
     driver = _metadata_driver(conn, project_id, conditions, always=False)
-    fast_total = _term_index_count(conn, project_id, conditions) if page.include_total else None
     counter = None
-    if page.include_total and fast_total is None:
+    if page.include_total:
         counter = _metadata_driver(conn, project_id, conditions, always=True)
     result = paginate(
         conn,
@@ -380,15 +377,11 @@ def search(
         order_col=threads.c[column],
         id_col=threads.c.id,
         request=page,
-        count_query=None
-        if fast_total is not None
-        else count_of(
+        count_query=count_of(
             sa.select(threads.c.id).where(*where, *([counter] if counter is not None else []))
         ),
         unindexed_order=driver is not None,
     )
-    if fast_total is not None:
-        result.total_count = fast_total
     data = [to_wire(row) for row in result.rows]
     if include_steps and data:
         by_thread = step_store.for_threads(conn, project_id, [t["id"] for t in data])
@@ -403,58 +396,12 @@ def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) ->
         counted = thread_search.count_if_applies(conn, project_id, fast_plan)
         if counted is not None:
             return counted
-    fast = _term_index_count(conn, project_id, conditions)
-    if fast is not None:
-        return fast
     where = _where(conn, project_id, conditions)
     driver = _metadata_driver(conn, project_id, conditions, always=True)
     if driver is not None:
         where.append(driver)
     query = sa.select(sa.func.count()).select_from(threads).where(*where)
     return int(conn.execute(query).scalar_one())
-
-
-def _term_index_count(
-    conn: Connection, project_id: str, conditions: Sequence[Condition]
-) -> int | None:
-    """SQLite: count a lone simple metadata containment from the term index alone.
-
-    Rows holding every term of the filter match it (see filtering.is_simple_containment); rows
-    too wide to index are counted by the exact test. None when this shortcut does not apply.
-    """
-    if conn.dialect.name != "sqlite" or len(conditions) != 1:
-        return None
-    cond = conditions[0]
-    if not (
-        cond.field == "metadata"
-        and cond.operator in ("contains", "eq")
-        and not cond.path
-        and is_simple_containment(cond.value)
-    ):
-        return None
-    terms_table = thread_metadata_terms
-    holders = [
-        sa.select(terms_table.c.thread_id).where(
-            terms_table.c.term == term, terms_table.c.project_id == project_id
-        )
-        for term in filter_terms(cond.value)
-    ]
-    both = holders[0] if len(holders) == 1 else sa.intersect(*holders)
-    indexed = conn.execute(sa.select(sa.func.count()).select_from(both.subquery())).scalar_one()
-    overflow = conn.execute(
-        sa.select(sa.func.count())
-        .select_from(threads)
-        .where(
-            threads.c.project_id == project_id,
-            threads.c.id.in_(
-                sa.select(terms_table.c.thread_id).where(
-                    terms_table.c.term == OVERFLOW, terms_table.c.project_id == project_id
-                )
-            ),
-            json_contains(threads.c.metadata, cond.value, "sqlite"),
-        )
-    ).scalar_one()
-    return int(indexed) + int(overflow)
 
 
 def _metadata_driver(
