@@ -15,7 +15,7 @@ from typing import Any
 from threadline.client import types as t
 from threadline.core.attachments import Files, _name_from_url
 from threadline.core.evaluation import score_values
-from threadline.core.service import _step_values
+from threadline.core.service import batch_values
 from threadline.storage import attachments, scores, steps
 from threadline.storage.database import Database
 
@@ -36,7 +36,7 @@ class Ingestion:
         attachment_list: Sequence[t.AttachmentCreate] = (),
     ) -> dict[str, Any]:
         """Upsert the steps, then their scores (by id) and attachments (by id)."""
-        items = [_step_values(s) for s in batch.steps]
+        items = batch_values(batch)
         score_rows = [score_values(s, i) for i, s in enumerate(score_list)]
         files: list[tuple[dict[str, Any], set[str]]] = []
         for body in attachment_list:

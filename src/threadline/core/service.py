@@ -52,6 +52,16 @@ def _step_values(body: t.StepCreate | t.StepUpdate) -> dict[str, Any]:
     return values
 
 
+def batch_values(batch: t.StepBatch) -> list[dict[str, Any]]:
+    """``_step_values`` of every step, from one dump of the whole batch (a dump per step cost
+    14% of an ingest)."""
+    items: list[dict[str, Any]] = batch.model_dump(exclude_unset=True)["steps"]
+    for item, step in zip(items, batch.steps, strict=True):
+        if step.generation is not None:  # kept whole, with its type (as _step_values does)
+            item["generation"] = step.generation.model_dump(exclude_none=True)
+    return items
+
+
 def _add_totals(conn: Any, project_id: str, found: list[dict[str, Any]]) -> None:
     sums = aggregates.thread_totals(conn, project_id, [t["id"] for t in found])
     for thread in found:
@@ -174,12 +184,7 @@ class Service:
         await self.db.write(steps.delete, project_id, step_id)
 
     async def ingest_steps(self, project_id: str, body: t.StepBatch) -> dict[str, Any]:
-        # one dump of the whole batch (a model_dump per step cost 14% of an ingest)
-        items: list[dict[str, Any]] = body.model_dump(exclude_unset=True)["steps"]
-        for item, step in zip(items, body.steps, strict=True):
-            if step.generation is not None:  # kept whole, with its type (see _step_values)
-                item["generation"] = step.generation.model_dump(exclude_none=True)
-        return await self.db.write(steps.upsert_batch, project_id, items)
+        return await self.db.write(steps.upsert_batch, project_id, batch_values(body))
 
     async def search_steps(self, project_id: str, q: t.StepSearch) -> dict[str, Any]:
         conditions = parse_filters("steps", q.filters)
