@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import AsyncGenerator, Iterator
 from typing import Any
@@ -23,6 +24,7 @@ from langgraph.checkpoint.conformance.test_utils import (
 
 from tests.conftest import Server, Tenant, new_tenant
 from threadline import AsyncClient, Client
+from threadline.client.errors import NotFoundError
 from threadline.langgraph import ThreadlineSaver
 from threadline.storage.database import Database
 
@@ -206,6 +208,45 @@ def test_interrupt_writes_mark_the_thread_interrupted(
             422,
             "writes[0].idx",
         ),
+        ("POST", "/v1/checkpoints/batch", {"operations": []}, 422, "operations"),
+        (
+            "POST",
+            "/v1/checkpoints/batch",
+            {"operations": [{"thread_id": "t1", "checkpoint_id": "c1"}]},
+            422,
+            "operations[0]",
+        ),
+        (
+            "POST",
+            "/v1/checkpoints/batch",
+            {
+                "operations": [
+                    {
+                        "thread_id": "t1",
+                        "checkpoint_id": "c1",
+                        "checkpoint": {"serialized": {"type": "msgpack", "data": "no!"}},
+                    }
+                ]
+            },
+            422,
+            "operations[0].checkpoint.serialized.data",
+        ),
+        (
+            "POST",
+            "/v1/checkpoints/batch",
+            {
+                "operations": [
+                    {"thread_id": "t1", "checkpoint_id": "c1", "checkpoint": {}},
+                    {
+                        "thread_id": "t1",
+                        "checkpoint_id": "nope",
+                        "writes": {"task_id": "t", "writes": []},
+                    },
+                ]
+            },
+            404,
+            "operations[1]",
+        ),
         ("POST", "/v1/checkpoints/search", {"limit": 0}, 422, "limit"),
         ("POST", "/v1/checkpoints/search", {"metadata": [1]}, 422, "metadata"),
         ("POST", "/v1/checkpoints/prune", {"thread_ids": ["a"], "strategy": "x"}, 422, "strategy"),
@@ -249,9 +290,96 @@ def test_put_and_read_through_the_sdk(client: Client) -> None:
         ("c1", {"a": 1}, {"type": "bytes", "data": blob})
     ]
     assert [(w.channel, w.value) for w in found[0].pending_writes] == [("a", 2)]
-    assert client.threads.state("sdk-thread").status if False else True
+    assert client.threads.state("sdk-thread").values == {"a": 1}
     client.checkpoints.delete("sdk-thread")
     assert client.checkpoints.search(thread_id="sdk-thread") == []
+
+
+def test_batch_applies_checkpoints_and_writes_in_order_all_or_nothing(client: Client) -> None:
+    """One request stores a checkpoint, writes on it, and the next checkpoint; a batch with one
+    bad operation stores nothing and names that operation."""
+    blob = base64.b64encode(b"\x01").decode()
+    ops: list[dict[str, Any]] = [
+        {
+            "thread_id": "batched",
+            "checkpoint_id": "c1",
+            "checkpoint": {"values": {"a": 1}, "serialized": {"type": "bytes", "data": blob}},
+        },
+        {
+            "thread_id": "batched",
+            "checkpoint_id": "c1",
+            "writes": {"task_id": "t", "writes": [{"idx": 0, "channel": "a", "value": 2}]},
+        },
+        {
+            "thread_id": "batched",
+            "checkpoint_id": "c2",
+            "checkpoint": {"parent_checkpoint_id": "c1", "values": {"a": 2}},
+        },
+    ]
+    assert client.checkpoints.batch(ops) == [
+        {"thread_id": "batched", "checkpoint_ns": "", "checkpoint_id": "c1"},
+        None,
+        {"thread_id": "batched", "checkpoint_ns": "", "checkpoint_id": "c2"},
+    ]
+    found = client.checkpoints.search(thread_id="batched")
+    assert [(c.checkpoint_id, c.parent_checkpoint_id) for c in found] == [
+        ("c2", "c1"),
+        ("c1", None),
+    ]
+    assert [(w.channel, w.value) for w in found[1].pending_writes] == [("a", 2)]
+    assert client.threads.state("batched").values == {"a": 2}
+
+    bad = [
+        {"thread_id": "batched", "checkpoint_id": "c3", "checkpoint": {"values": {"a": 3}}},
+        {"thread_id": "batched", "checkpoint_id": "c9", "writes": {"task_id": "t", "writes": []}},
+    ]
+    with pytest.raises(NotFoundError) as caught:
+        client.checkpoints.batch(bad)
+    assert caught.value.field == "operations[1]"
+    assert [c.checkpoint_id for c in client.checkpoints.search(thread_id="batched")] == [
+        "c2",
+        "c1",
+    ]
+    assert client.threads.state("batched").values == {"a": 2}
+
+
+def test_concurrent_sync_calls_share_requests_and_keep_their_own_outcomes(
+    saver: ThreadlineSaver,
+) -> None:
+    """LangGraph calls a sync saver from several threads at once: calls made while a request is
+    in flight go together in the next one, and each still gets its own answer (a write to a
+    checkpoint nobody stores fails alone)."""
+    threads = [str(uuid.uuid4()) for _ in range(12)]
+    checkpoints = [generate_checkpoint(channel_values={"n": i}) for i in range(12)]
+    barrier = threading.Barrier(13)
+    outcomes: dict[int, Any] = {}
+
+    def put(i: int) -> None:
+        barrier.wait()
+        outcomes[i] = saver.put(
+            generate_config(threads[i]), checkpoints[i], generate_metadata(step=i), {}
+        )
+
+    def orphan_writes() -> None:
+        barrier.wait()
+        try:
+            saver.put_writes(
+                generate_config(str(uuid.uuid4()), checkpoint_id="missing"), [("n", 1)], "t"
+            )
+        except NotFoundError as exc:
+            outcomes[-1] = exc
+
+    workers = [threading.Thread(target=put, args=(i,)) for i in range(12)]
+    workers.append(threading.Thread(target=orphan_writes))
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert isinstance(outcomes.pop(-1), NotFoundError)
+    for i in range(12):
+        assert outcomes[i]["configurable"]["checkpoint_id"] == checkpoints[i]["id"]
+        stored = saver.get_tuple(generate_config(threads[i]))
+        assert stored is not None and stored.checkpoint["channel_values"] == {"n": i}
 
 
 def test_core_package_does_not_need_langgraph() -> None:

@@ -47,7 +47,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra ins
 from threadline.client import types as t
 from threadline.client._async import AsyncClient
 from threadline.client._sync import Client
-from threadline.client.errors import NotFoundError
+from threadline.client.batching import Batcher
+from threadline.client.errors import APIStatusError, NotFoundError
 
 __all__ = ["ThreadlineSaver", "json_view", "next_tasks"]
 
@@ -62,6 +63,8 @@ _ROOT = "__root__"
 #: how long put_writes waits for its checkpoint while a put of the same thread may be in flight
 #: (LangGraph's "async" durability sends a checkpoint and the next step's writes concurrently)
 _WRITES_WAIT_SECONDS = 30.0
+#: how long a task's writes, with no request in flight, wait for a checkpoint to share theirs
+_WRITES_LINGER_SECONDS = 0.002
 #: how long writes wait for a checkpoint this saver is storing before they are sent anyway
 _CHECKPOINT_WAIT_SECONDS = 0.25
 
@@ -201,6 +204,13 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def _weight(operation: dict[str, Any]) -> int:
+    """About the bytes an operation adds to a batch request: its serialized forms dominate."""
+    if "checkpoint" in operation:
+        return len(operation["checkpoint"]["serialized"]["data"]) + 1024
+    return sum(len(w["serialized"]["data"]) + 256 for w in operation["writes"]["writes"]) + 256
+
+
 class ThreadlineSaver(BaseCheckpointSaver[int]):
     """Checkpoints on a Threadline server, for ``graph.compile(checkpointer=...)``.
 
@@ -231,7 +241,12 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         self._stored_cond = threading.Condition(self._lock)
         self._puts: dict[str, int] = {}  # thread id -> puts in flight
         self._last_put: dict[str, float] = {}
-        self._stored: dict[str, set[str]] = {}  # thread id -> checkpoints known to be stored
+        # thread id -> checkpoints stored, or queued for sending ahead of any later writes
+        self._stored: dict[str, set[str]] = {}
+        # sync calls from LangGraph's background threads share requests (see _send_batch)
+        self._batches: Batcher[dict[str, Any], Any] = Batcher(
+            self._send_batch, weight=_weight, max_items=128
+        )
 
     @property
     def client(self) -> Client:
@@ -372,16 +387,22 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         with self._lock:
             self._puts[thread_id] = self._puts.get(thread_id, 0) + 1
 
-    def _put_done(self, thread_id: str, checkpoint_id: str | None = None) -> None:
+    def _put_queued(self, thread_id: str, checkpoint_id: str) -> None:
+        """Writes to ``checkpoint_id`` need not wait any more: it is stored, or queued in
+        the batcher, which sends it before any writes queued after it."""
         with self._lock:
-            if checkpoint_id is not None:
-                known = self._stored.setdefault(thread_id, set())
-                if len(known) > 64:
-                    known.clear()
-                known.add(checkpoint_id)
-                if len(self._stored) > 10_000:
-                    self._stored = {thread_id: known}
-                self._stored_cond.notify_all()
+            known = self._stored.setdefault(thread_id, set())
+            if len(known) > 64:
+                known.clear()
+            known.add(checkpoint_id)
+            if len(self._stored) > 10_000:
+                self._stored = {thread_id: known}
+            self._stored_cond.notify_all()
+
+    def _put_done(self, thread_id: str, checkpoint_id: str | None = None) -> None:
+        if checkpoint_id is not None:
+            self._put_queued(thread_id, checkpoint_id)
+        with self._lock:
             left = self._puts.get(thread_id, 1) - 1
             if left:
                 self._puts[thread_id] = left
@@ -432,6 +453,29 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
             last = self._last_put.get(thread_id)
         return last is not None and time.monotonic() - started < 1.0
 
+    def _send_one(self, operation: dict[str, Any]) -> Any:
+        thread_id, checkpoint_id = operation["thread_id"], operation["checkpoint_id"]
+        if "checkpoint" in operation:
+            return self.client.checkpoints.put(thread_id, checkpoint_id, **operation["checkpoint"])
+        return self.client.checkpoints.put_writes(thread_id, checkpoint_id, **operation["writes"])
+
+    def _send_batch(self, operations: list[dict[str, Any]]) -> list[Any]:
+        """One request for the checkpoints and writes LangGraph's threads handed over while the
+        previous request was in flight. A batch the server refuses (it is all or none) is sent
+        again one operation at a time, so that each call gets its own answer."""
+        if len(operations) > 1:
+            try:
+                return self.client.checkpoints.batch(operations)
+            except APIStatusError:
+                pass
+        outcomes: list[Any] = []
+        for operation in operations:
+            try:
+                outcomes.append(self._send_one(operation))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
     # --- sync --------------------------------------------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -461,7 +505,10 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         self._put_started(thread_id)
         stored = None
         try:
-            self.client.checkpoints.put(thread_id, checkpoint_id, **body)
+            self._batches.submit(
+                {"thread_id": thread_id, "checkpoint_id": checkpoint_id, "checkpoint": body},
+                queued=lambda: self._put_queued(thread_id, checkpoint_id),
+            )
             stored = checkpoint_id
         finally:
             self._put_done(thread_id, stored)
@@ -479,16 +526,22 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         body = self._writes_body(writes)
         self._await_checkpoint(thread_id, str(configurable["checkpoint_id"]))
         started, delay = time.monotonic(), 0.002
+        operation = {
+            "thread_id": thread_id,
+            "checkpoint_id": str(configurable["checkpoint_id"]),
+            "writes": {
+                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                "task_id": task_id,
+                "task_path": task_path,
+                "writes": body,
+            },
+        }
         while True:
             try:
-                return self.client.checkpoints.put_writes(
-                    thread_id,
-                    configurable["checkpoint_id"],
-                    task_id=task_id,
-                    writes=body,
-                    checkpoint_ns=configurable.get("checkpoint_ns", ""),
-                    task_path=task_path,
-                )
+                # LangGraph puts the next checkpoint right after a step's writes: lingering
+                # briefly lets both go in one request
+                self._batches.submit(operation, linger=_WRITES_LINGER_SECONDS)
+                return
             except NotFoundError:
                 if not self._may_arrive(thread_id, started):
                     raise

@@ -14,7 +14,7 @@ from typing import Any
 from threadline.api.routing import Ctx, Router
 from threadline.client import types as t
 from threadline.core.errors import InvalidInput
-from threadline.core.state_service import StateService
+from threadline.core.state_service import CheckpointOperation, StateService, TaskWrites
 
 router = Router("/v1", tag="checkpoints")
 
@@ -39,18 +39,9 @@ def _encode(kind: str | None, blob: bytes | None) -> dict[str, str] | None:
     return {"type": kind, "data": base64.b64encode(blob).decode("ascii")}
 
 
-@router.put(
-    "/threads/{thread_id}/checkpoints/{checkpoint_id}",
-    body=t.CheckpointPut,
-    response=t.CheckpointRef,
-)
-async def put_checkpoint(ctx: Ctx, body: t.CheckpointPut) -> Any:
-    """Store a checkpoint (replacing one with this id); creates the thread on its first one."""
-    checkpoint_id = ctx.path("checkpoint_id")
-    if not 1 <= len(checkpoint_id) <= 64:
-        raise InvalidInput("checkpoint_id must be 1 to 64 characters", field="checkpoint_id")
-    kind, blob = _decode(body.serialized, "serialized")
-    row = {
+def _checkpoint_row(checkpoint_id: str, body: t.CheckpointPut, field: str) -> dict[str, Any]:
+    kind, blob = _decode(body.serialized, f"{field}serialized")
+    return {
         "checkpoint_ns": body.checkpoint_ns,
         "checkpoint_id": checkpoint_id,
         "parent_checkpoint_id": body.parent_checkpoint_id,
@@ -61,15 +52,12 @@ async def put_checkpoint(ctx: Ctx, body: t.CheckpointPut) -> Any:
         "checkpoint_type": kind,
         "checkpoint_blob": blob,
     }
-    return await states(ctx).put_checkpoint(ctx.project_id, ctx.path("thread_id"), row)
 
 
-@router.put("/threads/{thread_id}/checkpoints/{checkpoint_id}/writes", body=t.CheckpointWritesPut)
-async def put_checkpoint_writes(ctx: Ctx, body: t.CheckpointWritesPut) -> Any:
-    """Store a task's pending writes on a checkpoint (idempotent per task and index)."""
+def _task_writes(body: t.CheckpointWritesPut, field: str) -> TaskWrites:
     writes = []
     for i, write in enumerate(body.writes):
-        kind, blob = _decode(write.serialized, f"writes[{i}].serialized")
+        kind, blob = _decode(write.serialized, f"{field}writes[{i}].serialized")
         writes.append(
             {
                 "idx": write.idx,
@@ -79,15 +67,59 @@ async def put_checkpoint_writes(ctx: Ctx, body: t.CheckpointWritesPut) -> Any:
                 "value_blob": blob,
             }
         )
+    return {
+        "checkpoint_ns": body.checkpoint_ns,
+        "task_id": body.task_id,
+        "task_path": body.task_path,
+        "writes": writes,
+    }
+
+
+@router.put(
+    "/threads/{thread_id}/checkpoints/{checkpoint_id}",
+    body=t.CheckpointPut,
+    response=t.CheckpointRef,
+)
+async def put_checkpoint(ctx: Ctx, body: t.CheckpointPut) -> Any:
+    """Store a checkpoint (replacing one with this id); creates the thread on its first one."""
+    checkpoint_id = ctx.path("checkpoint_id")
+    if not 1 <= len(checkpoint_id) <= 64:
+        raise InvalidInput("checkpoint_id must be 1 to 64 characters", field="checkpoint_id")
+    row = _checkpoint_row(checkpoint_id, body, "")
+    return await states(ctx).put_checkpoint(ctx.project_id, ctx.path("thread_id"), row)
+
+
+@router.put("/threads/{thread_id}/checkpoints/{checkpoint_id}/writes", body=t.CheckpointWritesPut)
+async def put_checkpoint_writes(ctx: Ctx, body: t.CheckpointWritesPut) -> Any:
+    """Store a task's pending writes on a checkpoint (idempotent per task and index)."""
     await states(ctx).put_writes(
-        ctx.project_id,
-        ctx.path("thread_id"),
-        ctx.path("checkpoint_id"),
-        checkpoint_ns=body.checkpoint_ns,
-        task_id=body.task_id,
-        task_path=body.task_path,
-        writes=writes,
+        ctx.project_id, ctx.path("thread_id"), ctx.path("checkpoint_id"), _task_writes(body, "")
     )
+
+
+@router.post("/checkpoints/batch", body=t.CheckpointBatch, response=list[t.CheckpointRef | None])
+async def apply_checkpoint_batch(ctx: Ctx, body: t.CheckpointBatch) -> Any:
+    """Store checkpoints and task writes, in order, in one transaction (all or none): each
+    result is the checkpoint's reference, or null for a write set. Writes may follow their
+    checkpoint in the same batch."""
+    operations = []
+    for i, op in enumerate(body.operations):
+        field = f"operations[{i}]."
+        operations.append(
+            CheckpointOperation(
+                thread_id=op.thread_id,
+                checkpoint_id=op.checkpoint_id,
+                checkpoint=(
+                    _checkpoint_row(op.checkpoint_id, op.checkpoint, field + "checkpoint.")
+                    if op.checkpoint is not None
+                    else None
+                ),
+                writes=(
+                    _task_writes(op.writes, field + "writes.") if op.writes is not None else None
+                ),
+            )
+        )
+    return await states(ctx).apply_checkpoint_batch(ctx.project_id, operations)
 
 
 @router.post("/checkpoints/search", body=t.CheckpointSearch, response=list[t.StoredCheckpoint])

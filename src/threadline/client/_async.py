@@ -1223,6 +1223,13 @@ class Checkpoints:
             )
         )
 
+    async def batch(self, operations: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Store checkpoints and task writes in order, in one transaction (all or none). Each
+        operation is ``{"thread_id", "checkpoint_id", "checkpoint": {...}}`` (the fields of
+        ``put``) or ``{"thread_id", "checkpoint_id", "writes": {...}}`` (those of
+        ``put_writes``); each result is the checkpoint's reference, or None for writes."""
+        return await self._c._send(ops.apply_checkpoint_batch(operations))
+
     async def search(
         self,
         *,

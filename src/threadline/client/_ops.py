@@ -733,6 +733,12 @@ def put_checkpoint_writes(
     return Op("PUT", path, _nothing, json=body)
 
 
+def apply_checkpoint_batch(
+    operations: Sequence[Mapping[str, Any]],
+) -> Op[list[dict[str, Any] | None]]:
+    return Op("POST", "/v1/checkpoints/batch", _json, json={"operations": list(operations)})
+
+
 def _stored_checkpoints(body: Any) -> list[t.StoredCheckpoint]:
     return [t.StoredCheckpoint.model_validate(item) for item in body]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 StepType = Literal[
     "run",
@@ -985,6 +985,29 @@ class CheckpointWritesPut(_Request):
     task_id: str = Field(min_length=1, max_length=64)
     task_path: str = Field(default="", max_length=4096)
     writes: list[CheckpointWrite] = Field(max_length=10_000)
+
+
+class CheckpointOperation(_Request):
+    """One operation of a checkpoint batch on ``thread_id``/``checkpoint_id``: store the
+    checkpoint (``checkpoint``) or a task's writes on it (``writes``), exactly one of them."""
+
+    thread_id: str = Field(min_length=1, max_length=256)
+    checkpoint_id: CheckpointIdStr
+    checkpoint: CheckpointPut | None = None
+    writes: CheckpointWritesPut | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CheckpointOperation:
+        if (self.checkpoint is None) == (self.writes is None):
+            raise ValueError("give exactly one of checkpoint and writes")
+        return self
+
+
+class CheckpointBatch(_Request):
+    """Checkpoints and writes applied in order in one transaction (all or none): what a
+    checkpointer's concurrent calls send as one request."""
+
+    operations: list[CheckpointOperation] = Field(min_length=1, max_length=1000)
 
 
 class CheckpointSearch(_Request):

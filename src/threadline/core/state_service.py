@@ -15,13 +15,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import orjson
 from sqlalchemy.engine import Connection
 
 from threadline.core import state as rules
-from threadline.core.errors import BadRequest, Conflict, InvalidInput, NotFound
+from threadline.core.errors import BadRequest, Conflict, DomainError, InvalidInput, NotFound
 from threadline.core.ids import uuid7
 from threadline.core.stream import EventHub
 from threadline.core.timeutil import utcnow
@@ -40,6 +40,26 @@ RESERVED_METADATA = frozenset(
 #: event modes: ``run`` (a run's own events), ``lifecycle`` (run start/end), ``state_update``
 EVENT_MODES = ("run", "lifecycle", "state_update")
 STRATEGIES = ("delete", "keep_latest")
+
+
+class TaskWrites(TypedDict):
+    """One task's pending writes on a checkpoint (the rows in ``writes`` as stored)."""
+
+    checkpoint_ns: str
+    task_id: str
+    task_path: str
+    writes: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class CheckpointOperation:
+    """One operation of a checkpoint batch: a checkpoint to store (``checkpoint``, the row
+    ``put_checkpoint`` takes) or a task's writes on one (``writes``)."""
+
+    thread_id: str
+    checkpoint_id: str
+    checkpoint: Mapping[str, Any] | None = None
+    writes: TaskWrites | None = None
 
 
 def no_graph_message(thread_id: str) -> str:
@@ -477,24 +497,62 @@ class StateService:
     ) -> dict[str, Any]:
         """Store a checkpoint as written (replacing one with the same id); the thread is created
         on its first checkpoint, and its state mirrors the newest root checkpoint."""
+        await self.db.write(self._put_checkpoint, project_id, thread_id, checkpoint)
+        return {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint["checkpoint_ns"],
+            "checkpoint_id": checkpoint["checkpoint_id"],
+        }
+
+    def _put_checkpoint(
+        self, conn: Connection, project_id: str, thread_id: str, checkpoint: Mapping[str, Any]
+    ) -> None:
         ns = checkpoint["checkpoint_ns"]
-        checkpoint_id = checkpoint["checkpoint_id"]
+        now = utcnow()
+        previous = checkpoints.head_id(conn, project_id, thread_id, ns)
+        if previous is None and not thread_state.exists(conn, project_id, thread_id):
+            thread_state.insert(
+                conn,
+                project_id,
+                {"id": thread_id, "metadata": {}, "config": {}, "created_at": now},
+            )
+        checkpoints.put(conn, project_id, thread_id, {**checkpoint, "created_at": now})
+        if ns == "" and (previous is None or checkpoint["checkpoint_id"] >= previous):
+            self._mirror(conn, project_id, thread_id, checkpoint, now)
 
-        def run(conn: Connection) -> None:
-            now = utcnow()
-            previous = checkpoints.head_id(conn, project_id, thread_id, ns)
-            if previous is None and not thread_state.exists(conn, project_id, thread_id):
-                thread_state.insert(
-                    conn,
-                    project_id,
-                    {"id": thread_id, "metadata": {}, "config": {}, "created_at": now},
+    async def apply_checkpoint_batch(
+        self, project_id: str, operations: Sequence[CheckpointOperation]
+    ) -> list[dict[str, Any] | None]:
+        """Checkpoints and pending writes applied in order in one transaction: all or none. A
+        checkpointer's concurrent calls go in one request (and one commit) this way; writes may
+        follow their checkpoint in the same batch. Each checkpoint's result is its reference,
+        each write set's None; an error names the operation (``operations[i]``)."""
+
+        def run(conn: Connection) -> list[dict[str, Any] | None]:
+            out: list[dict[str, Any] | None] = []
+            for i, op in enumerate(operations):
+                try:
+                    if op.writes is not None:
+                        self._put_writes(
+                            conn, project_id, op.thread_id, op.checkpoint_id, op.writes
+                        )
+                        out.append(None)
+                        continue
+                    assert op.checkpoint is not None
+                    self._put_checkpoint(conn, project_id, op.thread_id, op.checkpoint)
+                except DomainError as exc:
+                    field = f"operations[{i}]" + (f".{exc.field}" if exc.field else "")
+                    raise type(exc)(f"operations[{i}]: {exc.message}", field=field) from exc
+                out.append(
+                    {
+                        "thread_id": op.thread_id,
+                        "checkpoint_ns": op.checkpoint["checkpoint_ns"],
+                        "checkpoint_id": op.checkpoint_id,
+                    }
                 )
-            checkpoints.put(conn, project_id, thread_id, {**checkpoint, "created_at": now})
-            if ns == "" and (previous is None or checkpoint_id >= previous):
-                self._mirror(conn, project_id, thread_id, checkpoint, now)
+            return out
 
-        await self.db.write(run)
-        return {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
+        return await self.db.write(run)
 
     @staticmethod
     def _mirror(
@@ -521,41 +579,42 @@ class StateService:
         project_id: str,
         thread_id: str,
         checkpoint_id: str,
-        *,
-        checkpoint_ns: str,
-        task_id: str,
-        task_path: str,
-        writes: Sequence[Mapping[str, Any]],
+        writes: TaskWrites,
     ) -> None:
         """Store a task's pending writes; interrupts and errors also show on the checkpoint's
         tasks (and on the thread, for its head)."""
+        await self.db.write(self._put_writes, project_id, thread_id, checkpoint_id, writes)
 
-        def run(conn: Connection) -> None:
-            if not checkpoints.exists(conn, project_id, thread_id, checkpoint_ns, checkpoint_id):
-                raise NotFound(f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
-            checkpoints.put_writes(
-                conn,
-                project_id,
-                thread_id,
-                checkpoint_ns,
-                checkpoint_id,
-                task_id,
-                task_path,
-                writes,
-            )
-            if not any(w["idx"] < 0 for w in writes):
-                return
-            cp = checkpoints.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
-            assert cp is not None
-            tasks = rules.tasks_after_writes(cp["tasks"], task_id, task_path, writes)
-            if tasks is None:
-                return
-            checkpoints.set_tasks(conn, project_id, thread_id, checkpoint_ns, checkpoint_id, tasks)
-            head = checkpoints.head_id(conn, project_id, thread_id, checkpoint_ns)
-            if checkpoint_ns == "" and head == checkpoint_id:
-                self._mirror(conn, project_id, thread_id, {**cp, "tasks": tasks}, utcnow())
-
-        await self.db.write(run)
+    def _put_writes(
+        self,
+        conn: Connection,
+        project_id: str,
+        thread_id: str,
+        checkpoint_id: str,
+        task: TaskWrites,
+    ) -> None:
+        ns, task_id, task_path, writes = (
+            task["checkpoint_ns"],
+            task["task_id"],
+            task["task_path"],
+            task["writes"],
+        )
+        if not checkpoints.exists(conn, project_id, thread_id, ns, checkpoint_id):
+            raise NotFound(f"Checkpoint {checkpoint_id} not found in thread {thread_id}")
+        checkpoints.put_writes(
+            conn, project_id, thread_id, ns, checkpoint_id, task_id, task_path, writes
+        )
+        if not any(w["idx"] < 0 for w in writes):
+            return
+        cp = checkpoints.get(conn, project_id, thread_id, checkpoint_id, ns)
+        assert cp is not None
+        tasks = rules.tasks_after_writes(cp["tasks"], task_id, task_path, writes)
+        if tasks is None:
+            return
+        checkpoints.set_tasks(conn, project_id, thread_id, ns, checkpoint_id, tasks)
+        head = checkpoints.head_id(conn, project_id, thread_id, ns)
+        if ns == "" and head == checkpoint_id:
+            self._mirror(conn, project_id, thread_id, {**cp, "tasks": tasks}, utcnow())
 
     async def search_checkpoints(
         self,
