@@ -120,3 +120,28 @@ async def test_sqlite_commit_durability_setting(tmp_path: Any, setting: str, pra
         await db.close()
     with pytest.raises(ValueError, match="FULL or NORMAL"):
         Database.create(f"sqlite:///{tmp_path}/e.db", synchronous="OFF")
+
+
+async def test_quick_sqlite_reads_from_another_thread_use_their_own_connection(
+    tmp_path: Any,
+) -> None:
+    """A quick SQLite read runs on the calling thread; one from a second thread (its own event
+    loop) must not share the first thread's connection, and both see committed writes."""
+    db = Database.create(f"sqlite:///{tmp_path}/q.db")
+    try:
+
+        def note(conn: Connection, text: str) -> None:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS notes (text TEXT)")
+            conn.exec_driver_sql("INSERT INTO notes VALUES (?)", (text,))
+
+        def notes(conn: Connection) -> list[str]:
+            return [r[0] for r in conn.exec_driver_sql("SELECT text FROM notes ORDER BY 1")]
+
+        await db.write(note, "a")
+        assert await db.read(notes, quick=True) == ["a"]
+        await db.write(note, "b")
+        elsewhere = await asyncio.to_thread(asyncio.run, db.read(notes, quick=True))
+        assert elsewhere == ["a", "b"]
+        assert await db.read(notes, quick=True) == ["a", "b"]
+    finally:
+        await db.close()

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -142,7 +144,8 @@ class SQLiteDatabase(Database):
             "connect_args": {"check_same_thread": False, "timeout": 30},
         }
         self._writer_engine = sa.create_engine(url, pool_size=1, max_overflow=0, **common)
-        self._reader_engine = sa.create_engine(url, pool_size=readers, max_overflow=0, **common)
+        # one more than the reader threads: the event loop's own (see _run_quick)
+        self._reader_engine = sa.create_engine(url, pool_size=readers + 1, max_overflow=0, **common)
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         _configure_sqlite(self._writer_engine, begin="BEGIN IMMEDIATE", synchronous=synchronous)
@@ -150,15 +153,35 @@ class SQLiteDatabase(Database):
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="threadline-writer")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="threadline-reader")
         self._writer_conn: Connection | None = None
+        self._quick_conn: Connection | None = None
+        self._quick_thread: int | None = None
         self._queue: list[tuple[Op[Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
 
     async def read(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
         if quick:
-            return self._run_read(fn, args)
+            return self._run_quick(fn, args)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._run_read, fn, args)
+
+    def _run_quick(self, fn: Op[T], args: tuple[Any, ...]) -> T:
+        """A quick read on the calling (event loop) thread, on a connection kept for that
+        thread: checking one out of the pool and back cost 15 of a quick read's 20 µs of
+        overhead. Other threads use the pool."""
+        conn = self._quick_conn
+        if conn is None or conn.closed or conn.invalidated:
+            if self._quick_thread not in (None, threading.get_ident()):
+                return self._run_read(fn, args)
+            conn = self._quick_conn = self._reader_engine.connect()
+            self._quick_thread = threading.get_ident()
+        elif self._quick_thread != threading.get_ident():
+            return self._run_read(fn, args)
+        try:
+            with conn.begin():
+                return fn(conn, *args)
+        except Exception as exc:
+            raise _storage_error(exc) from exc
 
     def _run_read(self, fn: Op[T], args: tuple[Any, ...]) -> T:
         try:
@@ -245,6 +268,9 @@ class SQLiteDatabase(Database):
                 self._writer_conn = None
 
         await loop.run_in_executor(self._writer, _close_writer)
+        if self._quick_conn is not None:
+            self._quick_conn.close()
+            self._quick_conn = None
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self._writer_engine.dispose()
@@ -270,7 +296,12 @@ def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql(begin)
+        # on the driver connection: exec_driver_sql's execution context cost as much as the
+        # BEGIN itself (measured: 11.5 vs 5.3 µs per transaction, reads and writes alike)
+        try:
+            conn.connection.dbapi_connection.execute(begin)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise sa.exc.DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
 
 
 class PostgresDatabase(Database):
