@@ -25,7 +25,7 @@ from threadline.core.errors import BadRequest, Conflict, DomainError, InvalidInp
 from threadline.core.ids import uuid7
 from threadline.core.stream import EventHub
 from threadline.core.timeutil import utcnow
-from threadline.storage import checkpoints, events, thread_state
+from threadline.storage import checkpoint_reads, checkpoints, events, thread_state
 from threadline.storage.database import Database
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ RESERVED_METADATA = frozenset(
 #: event modes: ``run`` (a run's own events), ``lifecycle`` (run start/end), ``state_update``
 EVENT_MODES = ("run", "lifecycle", "state_update")
 STRATEGIES = ("delete", "keep_latest")
+#: the most checkpoints a history read fetches on the event loop's thread (``Database.read``)
+QUICK_HISTORY = 100
 
 
 class TaskWrites(TypedDict):
@@ -90,15 +92,17 @@ def clean_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def state_view(thread_id: str, cp: Mapping[str, Any]) -> dict[str, Any]:
-    """A checkpoint as a state snapshot (the core shape both surfaces render)."""
+    """A checkpoint as a state snapshot (the core shape both surfaces render); a checkpoint
+    from :mod:`~threadline.storage.checkpoint_reads` keeps its JSON fragments."""
     created = cp["created_at"]
+    nodes = cp["next"]
     return {
         "thread_id": thread_id,
         "checkpoint_ns": cp["checkpoint_ns"],
         "checkpoint_id": cp["checkpoint_id"],
         "parent_checkpoint_id": cp["parent_checkpoint_id"],
         "values": cp["values"],
-        "next": list(cp["next"]),
+        "next": list(nodes) if isinstance(nodes, list) else nodes,
         "tasks": list(cp["tasks"]),
         "metadata": cp["metadata"],
         "created_at": created.isoformat() if isinstance(created, datetime) else created,
@@ -332,36 +336,48 @@ class StateService:
         checkpoint_id: str | None = None,
         checkpoint_ns: str | None = "",
         subgraphs: bool = False,
+        wire: bool = False,
     ) -> dict[str, Any] | None:
         """The state at the head (or at ``checkpoint_id``); None when there is no such checkpoint.
 
         Raises NotFound for an unknown thread. ``checkpoint_ns=None`` finds the id in any
         namespace. With ``subgraphs`` a task that points to a subgraph namespace gets its state.
+        With ``wire`` the state is for a response only: its values, metadata and next nodes are
+        JSON fragments (:mod:`~threadline.storage.checkpoint_reads`).
         """
+        store: Any = checkpoint_reads if wire else checkpoints
 
         def run(conn: Connection) -> dict[str, Any] | None:
             if checkpoint_id is None:
-                cp = checkpoints.head(conn, project_id, thread_id, checkpoint_ns or "")
+                cp = store.head(conn, project_id, thread_id, checkpoint_ns or "")
             else:
-                cp = checkpoints.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
+                cp = store.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
             if cp is None:
                 if not thread_state.exists(conn, project_id, thread_id):
                     raise NotFound(f"Thread with ID {thread_id} not found")
                 return None
             view = state_view(thread_id, cp)
             if subgraphs:
-                view["tasks"] = [self._expand(conn, project_id, thread_id, t) for t in cp["tasks"]]
+                view["tasks"] = [
+                    self._expand(conn, store, project_id, thread_id, t) for t in cp["tasks"]
+                ]
             return view
 
-        return await self.db.read(run)
+        # one indexed row (a subgraph expansion reads one more per task)
+        return await self.db.read(run, quick=wire and not subgraphs)
 
     def _expand(
-        self, conn: Connection, project_id: str, thread_id: str, task: Mapping[str, Any]
+        self,
+        conn: Connection,
+        store: Any,
+        project_id: str,
+        thread_id: str,
+        task: Mapping[str, Any],
     ) -> dict[str, Any]:
         out = dict(task)
         ref = task.get("checkpoint")
         if isinstance(ref, dict) and ref.get("checkpoint_ns"):
-            sub = checkpoints.head(conn, project_id, thread_id, str(ref["checkpoint_ns"]))
+            sub = store.head(conn, project_id, thread_id, str(ref["checkpoint_ns"]))
             if sub is not None:
                 out["state"] = state_view(thread_id, sub)
                 out["checkpoint"] = None
@@ -384,7 +400,7 @@ class StateService:
         """
 
         def run(conn: Connection) -> dict[str, Any]:
-            thread = thread_state.get(conn, project_id, thread_id, for_update=True)
+            thread = thread_state.header(conn, project_id, thread_id, for_update=True)
             if thread is None:
                 raise NotFound(f"Thread with ID {thread_id} not found")
             if not thread["metadata"].get("graph_id"):
@@ -470,25 +486,34 @@ class StateService:
         before: str | None = None,
         metadata: dict[str, Any] | None = None,
         checkpoint_id: str | None = None,
+        wire: bool = False,
     ) -> list[dict[str, Any]]:
-        """States newest first (every branch), strictly before ``before`` if given."""
+        """States newest first (every branch), strictly before ``before`` if given. ``wire``: as
+        :meth:`get_state`, for a response only."""
+        fast = wire and not metadata and checkpoint_id is None
 
         def run(conn: Connection) -> list[dict[str, Any]]:
-            rows = checkpoints.history(
-                conn,
-                project_id,
-                thread_id,
-                ns=checkpoint_ns,
-                limit=limit,
-                before=before,
-                metadata=metadata,
-                checkpoint_id=checkpoint_id,
-            )
+            if fast:
+                rows = checkpoint_reads.history(
+                    conn, project_id, thread_id, ns=checkpoint_ns, limit=limit, before=before
+                )
+            else:
+                rows = checkpoints.history(
+                    conn,
+                    project_id,
+                    thread_id,
+                    ns=checkpoint_ns,
+                    limit=limit,
+                    before=before,
+                    metadata=metadata,
+                    checkpoint_id=checkpoint_id,
+                )
             if not rows and not thread_state.exists(conn, project_id, thread_id):
                 raise NotFound(f"Thread with ID {thread_id} not found")
             return [state_view(thread_id, cp) for cp in rows]
 
-        return await self.db.read(run)
+        # an indexed range of rows whose JSON is not decoded: short enough for the event loop
+        return await self.db.read(run, quick=fast and limit <= QUICK_HISTORY)
 
     # --- a LangGraph checkpointer's checkpoints (threadline.langgraph.ThreadlineSaver) ---------
 

@@ -113,6 +113,31 @@ def get(
     return from_mapping(found[0]) if found else None
 
 
+_HEADER = sa.select(threads.c.id, threads.c.metadata, threads.c.status).where(
+    threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("thread_id")
+)
+_READ_HEADER = raw.Reader(_HEADER)
+_READ_HEADER_FOR_UPDATE = raw.Reader(_HEADER.with_for_update())
+
+
+def header(
+    conn: Connection, project_id: str, thread_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    """``id``, ``metadata`` and ``status`` of a thread: what a state update checks, without
+    decoding the state it mirrors (``for_update`` locks the row on PostgreSQL)."""
+    reader = (
+        _READ_HEADER_FOR_UPDATE
+        if for_update and conn.dialect.name == "postgresql"
+        else _READ_HEADER
+    )
+    found = reader.rows(conn, {"project_id": project_id, "thread_id": thread_id})
+    if not found:
+        return None
+    row = found[0]
+    row["metadata"] = row["metadata"] or {}
+    return row
+
+
 def exists(conn: Connection, project_id: str, thread_id: str) -> bool:
     return thread_store.exists(conn, project_id, thread_id)
 

@@ -222,11 +222,20 @@ def _subgraphs(request: Request) -> bool:
     return request.query_params.get("subgraphs", "false") in ("true", "True")
 
 
+def _as_fragments(select: list[str]) -> bool:
+    """Whether states may come with their JSON as response fragments (``wire=True``): not when
+    ``select`` picks keys out of the values."""
+    return not any(f.startswith("values.") for f in select)
+
+
 async def get_state(request: Request, project_id: str) -> Response:
     thread_id = _path_thread(request)
-    state = await _states(request).get_state(project_id, thread_id, subgraphs=_subgraphs(request))
+    select = v.multi(request, "select") or []
+    state = await _states(request).get_state(
+        project_id, thread_id, subgraphs=_subgraphs(request), wire=_as_fragments(select)
+    )
     body = wire.state(state, thread_id) if state else wire.empty_state(thread_id)
-    return wire.json(wire.select_state(body, v.multi(request, "select") or []))
+    return wire.json(wire.select_state(body, select))
 
 
 async def state_at(request: Request, project_id: str) -> Response:
@@ -255,6 +264,7 @@ async def state_at(request: Request, project_id: str) -> Response:
         checkpoint_id=checkpoint_id,
         checkpoint_ns=lookup_ns,
         subgraphs=subgraphs,
+        wire=_as_fragments(select),
     )
     if state is None:
         body = wire.empty_state(thread_id, checkpoint_id)
@@ -328,6 +338,7 @@ async def history(request: Request, project_id: str) -> Response:
         before=before,
         metadata=metadata,
         checkpoint_id=checkpoint_id,
+        wire=_as_fragments(select),
     )
     return wire.json([wire.select_state(wire.state(s, thread_id), select) for s in states])
 
