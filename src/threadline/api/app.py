@@ -31,6 +31,7 @@ from threadline.api import (
 )
 from threadline.api.auth import KeyChecker
 from threadline.api.errors import error_body
+from threadline.api.fast_routes import FastRoutes
 from threadline.api.paths import RawPathSegments
 from threadline.api.responses import json_response
 from threadline.api.routing import Endpoint, make_route, openapi
@@ -131,13 +132,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     v1 = [ep for ep in endpoints() if ep.path.startswith("/v1/")]
     others = [ep for ep in endpoints() if not ep.path.startswith("/v1/")]
+    v1_routes = [make_route(ep, mounted_at="/v1") for ep in v1]
+    langgraph_routes = langgraph.routes()
     routes: list[Any] = [
         Route("/health", health, methods=["GET"]),
         Route("/livez", livez, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         # Starlette tries routes in order: one Mount answers for every /v1 path at once
-        Mount("/v1", routes=[make_route(ep, mounted_at="/v1") for ep in v1]),
-        *langgraph.routes(),
+        Mount("/v1", routes=v1_routes),
+        *langgraph_routes,
         *literal.routes(),  # Literal AI / Chainlit: /api/graphql and its REST calls
         *(make_route(ep) for ep in others),
     ]
@@ -145,7 +148,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=routes,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(RawPathSegments)],
+        middleware=[
+            Middleware(RawPathSegments),
+            # the API's own endpoints answer every error themselves: looked up directly
+            Middleware(
+                FastRoutes,
+                routes=[("/v1" + r.path, r) for r in v1_routes]
+                + [(r.path, r) for r in langgraph_routes],
+            ),
+        ],
     )
     app.state.settings = settings
     return app
