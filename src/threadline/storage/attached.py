@@ -41,6 +41,7 @@ class Present:
 
 
 UNKNOWN = Present()
+NONE = Present(reactions=False, scores=False, attachments=False)
 
 
 def present_columns(project_id: Any, thread_id: Any) -> list[Any]:

@@ -122,7 +122,8 @@ def time_param(conn: Connection, value: datetime | None) -> Any:
 
 
 def json_value(raw: Any) -> Any:
-    """A JSON column as read: SQLite gives text, PostgreSQL's codec has decoded it already."""
+    """A JSON column as read on SQLite, which gives its text (PostgreSQL's codec has decoded it
+    already: don't call this there, a JSON string would be decoded twice)."""
     if isinstance(raw, str):
         return orjson.loads(raw)
     return raw
@@ -169,7 +170,13 @@ class Reader:
                 kinds.append((i, json_value, json_fragment))
             elif isinstance(kind, sa.DateTime):
                 kinds.append((i, time_value, time_fragment))
-        self._to_dict = _row_function(self.names, {i: value for i, value, _ in kinds})
+        # PostgreSQL's codec has decoded JSON already (a JSON string column value is a str there)
+        self._to_dict = {
+            "sqlite": _row_function(self.names, {i: value for i, value, _ in kinds}),
+            "postgresql": _row_function(
+                self.names, {i: value for i, value, _ in kinds if value is not json_value}
+            ),
+        }
         self._to_wire = _row_function(self.names, {i: wire for i, _, wire in kinds})
         # for responses, JSON columns are read as their text: PostgreSQL then skips decoding
         # jsonb into Python objects that orjson would only encode again
@@ -189,7 +196,8 @@ class Reader:
         for results that go straight into a response: they cannot be inspected)."""
         if wire:
             return [self._to_wire(row) for row in fetchall(conn, self.wire_stmt, params)]
-        return [self._to_dict(row) for row in fetchall(conn, self.stmt, params)]
+        to_dict = self._to_dict[conn.dialect.name]
+        return [to_dict(row) for row in fetchall(conn, self.stmt, params)]
 
 
 def _row_function(names: Sequence[str], converters: Mapping[int, Any]) -> Any:

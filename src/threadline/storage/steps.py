@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -12,7 +13,7 @@ from threadline.core.errors import Conflict, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
-from threadline.storage import attached, messages, raw
+from threadline.storage import attached, json_rows, messages, raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import insert
 from threadline.storage.filtering import compile_conditions
@@ -277,6 +278,29 @@ def of_thread(
         step["reactions"] = reactions.get(step["id"], {})
     files = attached.annotate_thread_steps(conn, project_id, thread_id, found, has)
     return found, files
+
+
+#: a step's wire object (``to_wire``'s keys and defaults) as JSON text rendered by the database
+_STEP_JSON = json_rows.JSONRow(json_rows.fields_of(_COLUMNS, {"metadata": "{}", "tags": "[]"}))
+_OF_THREAD_JSON = (
+    sa.select(_STEP_JSON.label("step"))
+    .where(
+        steps.c.project_id == sa.bindparam("project_id"),
+        steps.c.thread_id == sa.bindparam("thread_id"),
+    )
+    .order_by(*_ORDER)
+)
+#: what ``of_thread`` adds to each step of a thread that has no reactions, scores or attachments
+_UNANNOTATED = ',"reactions":{},"scores":[],"attachments":[]}'
+
+
+def unannotated_of_thread_json(conn: Connection, project_id: str, thread_id: str) -> Any:
+    """The JSON array of ``of_thread``'s steps, as a response fragment rendered by the database,
+    for a thread known to have no reactions, scores or attachments (the thread read's fast
+    path: no Python value per column)."""
+    params = {"project_id": project_id, "thread_id": thread_id}
+    rows = raw.fetchall(conn, _OF_THREAD_JSON, params)
+    return orjson.Fragment("[" + ",".join([row[0][:-1] + _UNANNOTATED for row in rows]) + "]")
 
 
 def search(

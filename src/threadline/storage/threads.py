@@ -247,7 +247,9 @@ def get(
     include_steps: bool = True,
     wire: bool = False,
 ) -> dict[str, Any]:
-    """The thread (with its annotated steps); ``wire``: only for a response (raw.Reader.rows)."""
+    """The thread (with its annotated steps); ``wire``: only for a response (raw.Reader.rows),
+    and a thread without reactions, scores or attachments gets its steps as one JSON fragment
+    rendered by the database (``steps.unannotated_of_thread_json``)."""
     params = {"project_id": project_id, "id": thread_id}
     found = (_BY_ID_WITH_PRESENT if include_steps else _BY_ID).rows(conn, params)
     if not found:
@@ -258,6 +260,10 @@ def get(
         has = attached.Present(
             bool(m["has_reactions"]), bool(m["has_scores"]), bool(m["has_attachments"])
         )
+        if wire and has == attached.NONE:
+            thread["steps"] = step_store.unannotated_of_thread_json(conn, project_id, thread_id)
+            thread["attachments"], thread["scores"] = [], []
+            return thread
         thread["steps"], thread["attachments"] = step_store.of_thread(
             conn, project_id, thread_id, wire=wire, has=has
         )
