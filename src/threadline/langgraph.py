@@ -294,11 +294,20 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         }
         return thread_id, checkpoint["id"], body
 
-    def _writes_body(self, writes: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
-        out = []
+    def _writes_operation(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> dict[str, Any]:
+        """A task's writes as one operation of a checkpoint batch (``client.checkpoints.batch``;
+        its ``writes`` are ``put_writes``' keyword arguments)."""
+        configurable = config["configurable"]
+        rows = []
         for index, (channel, value) in enumerate(writes):
             kind, blob = self.serde.dumps_typed(value)
-            out.append(
+            rows.append(
                 {
                     "idx": WRITES_IDX_MAP.get(channel, index),
                     "channel": channel,
@@ -306,7 +315,16 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
                     "serialized": {"type": kind, "data": _b64(blob)},
                 }
             )
-        return out
+        return {
+            "thread_id": str(configurable["thread_id"]),
+            "checkpoint_id": str(configurable["checkpoint_id"]),
+            "writes": {
+                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                "task_id": task_id,
+                "task_path": task_path,
+                "writes": rows,
+            },
+        }
 
     def _load(self, serialized: dict[str, str] | None, fallback: Any) -> Any:
         if serialized is None:
@@ -521,21 +539,10 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        configurable = config["configurable"]
-        thread_id = str(configurable["thread_id"])
-        body = self._writes_body(writes)
-        self._await_checkpoint(thread_id, str(configurable["checkpoint_id"]))
+        operation = self._writes_operation(config, writes, task_id, task_path)
+        thread_id = operation["thread_id"]
+        self._await_checkpoint(thread_id, operation["checkpoint_id"])
         started, delay = time.monotonic(), 0.002
-        operation = {
-            "thread_id": thread_id,
-            "checkpoint_id": str(configurable["checkpoint_id"]),
-            "writes": {
-                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
-                "task_id": task_id,
-                "task_path": task_path,
-                "writes": body,
-            },
-        }
         while True:
             try:
                 # LangGraph puts the next checkpoint right after a step's writes: lingering
@@ -607,20 +614,14 @@ class ThreadlineSaver(BaseCheckpointSaver[int]):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        configurable = config["configurable"]
-        thread_id = str(configurable["thread_id"])
-        body = self._writes_body(writes)
-        await self._aawait_checkpoint(thread_id, str(configurable["checkpoint_id"]))
+        operation = self._writes_operation(config, writes, task_id, task_path)
+        thread_id, checkpoint_id = operation["thread_id"], operation["checkpoint_id"]
+        await self._aawait_checkpoint(thread_id, checkpoint_id)
         started, delay = time.monotonic(), 0.002
         while True:
             try:
                 return await self.async_client.checkpoints.put_writes(
-                    thread_id,
-                    configurable["checkpoint_id"],
-                    task_id=task_id,
-                    writes=body,
-                    checkpoint_ns=configurable.get("checkpoint_ns", ""),
-                    task_path=task_path,
+                    thread_id, checkpoint_id, **operation["writes"]
                 )
             except NotFoundError:
                 if not self._may_arrive(thread_id, started):
