@@ -19,6 +19,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ColumnElement
 
+from threadline.storage import raw
+
 #: how a column is rendered: as it is, as embedded JSON, or as a UTC timestamp string
 Kind = Literal["value", "json", "time"]
 #: the wire's time formats on PostgreSQL: orjson's (OPT_UTC_Z), whose fraction is left out when
@@ -41,18 +43,11 @@ class Field:
 
 def fields_of(columns: Sequence[sa.Column[Any]], defaults: dict[str, str]) -> list[Field]:
     """A field per column, named as the column, its kind taken from the column's type."""
-    out = []
-    for col in columns:
-        kind: Any = col.type
-        if isinstance(kind, sa.TypeDecorator):
-            kind = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
-        if isinstance(kind, sa.JSON):
-            out.append(Field(col.key, col, "json", defaults.get(col.key)))
-        elif isinstance(kind, sa.DateTime):
-            out.append(Field(col.key, col, "time"))
-        else:
-            out.append(Field(col.key, col))
-    return out
+    return [
+        Field(col.key, col, kind, defaults.get(col.key) if kind == "json" else None)
+        for col in columns
+        for kind in (raw.column_kind(col),)
+    ]
 
 
 class JSONRow(ColumnElement[str]):

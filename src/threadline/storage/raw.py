@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
@@ -154,6 +154,18 @@ def time_value(raw: Any) -> datetime | None:
     return raw.astimezone(UTC)  # type: ignore[no-any-return]
 
 
+def column_kind(column: Any) -> Literal["json", "time", "value"]:
+    """How a column's values are read and rendered, by its type: JSON, a timestamp, or as is."""
+    kind: Any = column.type
+    if isinstance(kind, sa.TypeDecorator):
+        kind = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
+    if isinstance(kind, sa.JSON):
+        return "json"
+    if isinstance(kind, sa.DateTime):
+        return "time"
+    return "value"
+
+
 class Reader:
     """A SELECT compiled once, whose rows come back as dicts keyed by column label with JSON
     decoded and timestamps aware (the same values SQLAlchemy's result processing gives)."""
@@ -163,12 +175,10 @@ class Reader:
         self.names = tuple(c.key for c in stmt.selected_columns)
         kinds: list[tuple[int, Any, Any]] = []
         for i, col in enumerate(stmt.selected_columns):
-            kind: Any = col.type
-            if isinstance(kind, sa.TypeDecorator):
-                kind = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
-            if isinstance(kind, sa.JSON):
+            kind = column_kind(col)
+            if kind == "json":
                 kinds.append((i, json_value, json_fragment))
-            elif isinstance(kind, sa.DateTime):
+            elif kind == "time":
                 kinds.append((i, time_value, time_fragment))
         # PostgreSQL's codec has decoded JSON already (a JSON string column value is a str there)
         self._to_dict = {
