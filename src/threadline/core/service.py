@@ -84,7 +84,9 @@ class Service:
     # --- threads -----------------------------------------------------------------------------
 
     async def create_thread(self, project_id: str, body: t.ThreadCreate) -> dict[str, Any]:
-        return await self.db.write(threads.create, project_id, body.model_dump(exclude_unset=True))
+        return await self.db.write(
+            threads.create, project_id, body.model_dump(exclude_unset=True), quick=True
+        )
 
     async def get_thread(
         self,
@@ -120,14 +122,15 @@ class Service:
         return await self.db.write(
             lambda c: threads.update(
                 c, project_id, thread_id, changes, merge_metadata=merge_metadata
-            )
+            ),
+            quick=True,
         )
 
     async def upsert_thread(
         self, project_id: str, thread_id: str, body: t.ThreadUpdate
     ) -> tuple[dict[str, Any], bool]:
         changes = body.model_dump(exclude_unset=True)
-        return await self.db.write(threads.upsert, project_id, thread_id, changes)
+        return await self.db.write(threads.upsert, project_id, thread_id, changes, quick=True)
 
     async def delete_thread(self, project_id: str, thread_id: str) -> None:
         await self.db.write(threads.delete, project_id, thread_id)
@@ -170,7 +173,7 @@ class Service:
     # --- steps -------------------------------------------------------------------------------
 
     async def create_step(self, project_id: str, body: t.StepCreate) -> dict[str, Any]:
-        return await self.db.write(steps.create, project_id, _step_values(body))
+        return await self.db.write(steps.create, project_id, _step_values(body), quick=True)
 
     async def get_step(self, project_id: str, step_id: str) -> dict[str, Any]:
         return self._signed(await self.db.read(steps.get, project_id, step_id))
@@ -178,7 +181,9 @@ class Service:
     async def update_step(
         self, project_id: str, step_id: str, body: t.StepUpdate
     ) -> dict[str, Any]:
-        return await self.db.write(steps.update, project_id, step_id, _step_values(body))
+        return await self.db.write(
+            steps.update, project_id, step_id, _step_values(body), quick=True
+        )
 
     async def delete_step(self, project_id: str, step_id: str) -> None:
         await self.db.write(steps.delete, project_id, step_id)
@@ -200,7 +205,7 @@ class Service:
     async def create_participant(
         self, project_id: str, body: t.ParticipantCreate
     ) -> dict[str, Any]:
-        return await self.db.write(participants.create, project_id, body.model_dump())
+        return await self.db.write(participants.create, project_id, body.model_dump(), quick=True)
 
     async def get_participant(self, project_id: str, participant_id: str) -> dict[str, Any]:
         return await self.db.read(participants.get, project_id, participant_id)
@@ -213,13 +218,19 @@ class Service:
     async def get_or_create_participant(
         self, project_id: str, body: t.ParticipantCreate
     ) -> tuple[dict[str, Any], bool]:
-        return await self.db.write(participants.get_or_create, project_id, body.model_dump())
+        return await self.db.write(
+            participants.get_or_create, project_id, body.model_dump(), quick=True
+        )
 
     async def update_participant(
         self, project_id: str, participant_id: str, body: t.ParticipantUpdate
     ) -> dict[str, Any]:
         return await self.db.write(
-            participants.update, project_id, participant_id, body.model_dump(exclude_unset=True)
+            participants.update,
+            project_id,
+            participant_id,
+            body.model_dump(exclude_unset=True),
+            quick=True,
         )
 
     async def delete_participant(self, project_id: str, participant_id: str) -> None:
@@ -239,7 +250,7 @@ class Service:
         return await self.db.read(projects.authenticate, secret)
 
     async def touch_key(self, key_id: str) -> None:
-        await self.db.write(projects.touch_key, key_id)
+        await self.db.write(projects.touch_key, key_id, quick=True)
 
     async def list_keys(self, project_id: str) -> list[dict[str, Any]]:
         return await self.db.read(projects.list_keys, project_id)

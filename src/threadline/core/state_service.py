@@ -179,7 +179,7 @@ class StateService:
             assert thread is not None
             return thread, None, True
 
-        thread, problem, published = await self.db.write(run)
+        thread, problem, published = await self.db.write(run, quick=True)
         if published:
             self.hub.wake(project_id, thread["id"])
         return thread, problem
@@ -229,7 +229,7 @@ class StateService:
                 }
             return current
 
-        return await self.db.write(run)
+        return await self.db.write(run, quick=True)
 
     async def delete_thread(self, project_id: str, thread_id: str) -> None:
         if not await self.db.write(thread_state.delete, project_id, thread_id):
@@ -412,7 +412,7 @@ class StateService:
                 conn, project_id, thread, [update], checkpoint_id=checkpoint_id, ns=checkpoint_ns
             )
 
-        state = await self.db.write(run)
+        state = await self.db.write(run, quick=True)
         self.hub.wake(project_id, thread_id)
         return state
 
@@ -522,7 +522,7 @@ class StateService:
     ) -> dict[str, Any]:
         """Store a checkpoint as written (replacing one with the same id); the thread is created
         on its first checkpoint, and its state mirrors the newest root checkpoint."""
-        await self.db.write(self._put_checkpoint, project_id, thread_id, checkpoint)
+        await self.db.write(self._put_checkpoint, project_id, thread_id, checkpoint, quick=True)
         return {
             "thread_id": thread_id,
             "checkpoint_ns": checkpoint["checkpoint_ns"],
@@ -577,7 +577,7 @@ class StateService:
                 )
             return out
 
-        return await self.db.write(run)
+        return await self.db.write(run, quick=True)
 
     @staticmethod
     def _mirror(
@@ -608,7 +608,9 @@ class StateService:
     ) -> None:
         """Store a task's pending writes; interrupts and errors also show on the checkpoint's
         tasks (and on the thread, for its head)."""
-        await self.db.write(self._put_writes, project_id, thread_id, checkpoint_id, writes)
+        await self.db.write(
+            self._put_writes, project_id, thread_id, checkpoint_id, writes, quick=True
+        )
 
     def _put_writes(
         self,
@@ -744,7 +746,9 @@ class StateService:
         """Append an event to the thread's stream (e.g. a run's ``values`` or ``metadata``)."""
         if mode not in EVENT_MODES:
             raise InvalidInput(f"mode must be one of {', '.join(EVENT_MODES)}", field="mode")
-        stored = await self.db.write(events.append, project_id, thread_id, event, mode, data)
+        stored = await self.db.write(
+            events.append, project_id, thread_id, event, mode, data, quick=True
+        )
         if stored is None:
             raise NotFound(f"Thread with ID {thread_id} not found")
         self.hub.wake(project_id, thread_id)

@@ -100,6 +100,18 @@ thread_metadata_terms = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# SQLite: new threads' terms waiting to be merged into thread_metadata_terms in bulk, one row per
+# thread (storage/pending_terms.py, migration 0010_pending_terms); stays empty on PostgreSQL.
+thread_metadata_pending = sa.Table(
+    "thread_metadata_pending",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True),  # SQLite's rowid: rows are appended in order
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("thread_id", ID, nullable=False),
+    sa.Column("created_at", UTCDateTime()),
+    sa.Column("terms", sa.Text, nullable=False),  # a JSON array of the thread's terms
+)
+
 # SQLite: how many threads hold each term, kept exact by triggers (migration 0007_term_counts)
 thread_metadata_term_counts = sa.Table(
     "thread_metadata_term_counts",

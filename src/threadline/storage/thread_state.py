@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from threadline.core.filters import equals, metadata_containment
-from threadline.storage import raw, thread_search
+from threadline.storage import pending_terms, raw, thread_search
 from threadline.storage import threads as thread_store
 from threadline.storage.columns import AnyRow
 from threadline.storage.filtering import (
@@ -379,6 +379,7 @@ def search(
     descending: bool = True,
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of matching threads and whether more follow."""
+    pending_terms.require_merged(conn)
     fast = _fast_plan(metadata, values, ids, status)
     if fast is not None and thread_search.applies(conn, project_id, fast):
         page = PageRequest(limit=limit, offset=offset, descending=descending, include_total=False)
@@ -455,6 +456,7 @@ def count(
     values: dict[str, Any] | None = None,
     status: str | None = None,
 ) -> int:
+    pending_terms.require_merged(conn)
     fast = _fast_plan(metadata, values, None, status)
     if fast is not None:
         counted = thread_search.count_if_applies(conn, project_id, fast)

@@ -13,7 +13,7 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
-from threadline.storage import attached, raw, thread_search
+from threadline.storage import attached, pending_terms, raw, thread_search
 from threadline.storage import messages as message_store
 from threadline.storage import participants as participant_store
 from threadline.storage import steps as step_store
@@ -108,6 +108,13 @@ def _index_metadata(
     rewrote every term of the thread before)."""
     ids = {"project_id": project_id, "thread_id": thread_id}
     terms = row_terms(meta)
+    if conn.dialect.name == "sqlite":  # a new thread's terms wait in the pending list
+        if not replace and created_at is not None:
+            created = raw.time_param(conn, created_at)
+            pending_terms.append(conn, project_id, thread_id, created, terms)
+            return
+        if replace and pending_terms.replace(conn, project_id, thread_id, terms):
+            return
     if replace and previous is not None:
         old = set(row_terms(previous))
         gone = [{**ids, "term": t} for t in sorted(old.difference(terms))]
@@ -334,6 +341,7 @@ def delete(conn: Connection, project_id: str, thread_id: str) -> None:
     if result.rowcount == 0:
         raise NotFound(f"thread {thread_id!r} not found")
     raw.execute(conn, _DELETE_TERMS, {"project_id": project_id, "thread_id": thread_id})
+    pending_terms.forget(conn, project_id, thread_id)
 
 
 def _where(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> list[Any]:
@@ -358,6 +366,7 @@ def search(
             f"cannot order threads by {order_by!r}; use createdAt or updatedAt",
             field="order_by.column",
         )
+    pending_terms.require_merged(conn)
     fast = thread_search.plan(conditions)
     found = fast and thread_search.search(conn, project_id, fast, page, column, _SELECT)
     if found:
@@ -397,6 +406,7 @@ def search(
 
 
 def count(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> int:
+    pending_terms.require_merged(conn)
     fast_plan = thread_search.plan(conditions)
     if fast_plan is not None:
         counted = thread_search.count_if_applies(conn, project_id, fast_plan)
@@ -432,6 +442,7 @@ def export_page(
     page_size: int,
 ) -> dict[str, Any]:
     """Page ``page`` (1-based) of threads with their steps, oldest first (stable for exports)."""
+    pending_terms.require_merged(conn)
     where = _where(conn, project_id, conditions)
     rows = conn.execute(
         _SELECT.where(*where)

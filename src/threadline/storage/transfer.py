@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Row
 from threadline.core.errors import InvalidInput
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import parse_timestamp, utcnow
-from threadline.storage import attached
+from threadline.storage import attached, pending_terms
 from threadline.storage import messages as message_store
 from threadline.storage import steps as step_store
 from threadline.storage.columns import UTCDateTime
@@ -594,6 +594,7 @@ def _reindex_metadata(
     """Keep the metadata term index in step, as ``threads`` does for single writes."""
     if not metadata:
         return
+    pending_terms.require_merged(conn)
     for part in chunks(sorted(metadata), 500):
         conn.execute(
             thread_metadata_terms.delete().where(

@@ -1,0 +1,45 @@
+"""SQLite appends a new thread's metadata terms to a pending list, merged into the index in bulk.
+
+Inserting each term into ``thread_metadata_terms`` as the thread is created dirtied one random
+page of the index and of its secondary indexes per term, each written to the WAL at every group
+commit: two thirds of a thread create's time in the writer. A row per thread appended here
+costs one sequential insert; ``storage/pending_terms.py`` merges the list into the index in
+term order, and before any read of the index. PostgreSQL gets the table too (the schema is the
+same on both databases) but never writes to it.
+
+Revision ID: 0010_pending_terms
+Revises: 0009_term_created
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from threadline.storage.columns import UTCDateTime
+
+revision = "0010_pending_terms"
+down_revision = "0009_term_created"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "thread_metadata_pending",
+        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("project_id", sa.String(64), nullable=False),
+        sa.Column("thread_id", sa.String(256), nullable=False),
+        sa.Column("created_at", UTCDateTime()),
+        sa.Column("terms", sa.Text, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    from threadline.storage.pending_terms import MERGE_SQL
+
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in MERGE_SQL:
+            op.execute(statement)
+    op.drop_table("thread_metadata_pending")

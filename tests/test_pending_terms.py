@@ -1,0 +1,121 @@
+"""SQLite's pending list of metadata terms (storage/pending_terms.py): a thread create queues its
+terms, and searches, counts, metadata changes, deletes and imports still see exactly the
+metadata each thread has. Run on both databases (PostgreSQL writes its terms directly)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+from threadline.client import types as t
+from threadline.core.service import Service
+from threadline.storage import pending_terms, transfer
+from threadline.storage.database import Database
+
+
+async def _pending(db: Database) -> int:
+    """Threads whose terms wait in the list (0 on PostgreSQL, which never uses it)."""
+
+    def run(conn: Any) -> int:
+        found = conn.exec_driver_sql("SELECT count(*) FROM thread_metadata_pending").scalar()
+        return int(found)
+
+    return await db.read(run)
+
+
+async def _count(service: Service, tenant: Tenant, metadata: dict[str, Any]) -> int:
+    return await service.count_threads(tenant.project_id, t.ThreadCount(metadata=metadata))
+
+
+async def _ids(service: Service, tenant: Tenant, metadata: dict[str, Any]) -> list[str]:
+    page = await service.search_threads(
+        tenant.project_id, t.ThreadSearch(metadata=metadata, limit=50)
+    )
+    return [thread["id"] for thread in page["data"]]
+
+
+async def _create(service: Service, tenant: Tenant, metadata: dict[str, Any]) -> str:
+    body = t.ThreadCreate(metadata=metadata)
+    return str((await service.create_thread(tenant.project_id, body))["id"])
+
+
+async def test_new_threads_are_found_while_their_terms_wait(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    team = uuid.uuid4().hex
+    ids = [await _create(service, tenant, {"team": team, "n": i}) for i in range(5)]
+    if db.dialect == "sqlite":
+        assert await _pending(db) >= 5  # the creates queued their terms
+    assert await _count(service, tenant, {"team": team}) == 5
+    assert await _pending(db) == 0  # the count merged them first
+    second = await _create(service, tenant, {"team": team, "n": 5})
+    assert await _ids(service, tenant, {"team": team}) == [second, *reversed(ids)]
+    assert await _ids(service, tenant, {"team": team, "n": 3}) == [ids[3]]
+
+
+async def test_metadata_change_of_a_waiting_thread_replaces_its_terms(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    old, new, newer = (uuid.uuid4().hex for _ in range(3))
+    thread_id = await _create(service, tenant, {"team": old})
+    other = await _create(service, tenant, {"team": old})
+    await service.update_thread(
+        tenant.project_id, thread_id, t.ThreadUpdate(metadata={"team": new})
+    )
+    if db.dialect == "sqlite":
+        assert await _pending(db) >= 2  # both still wait: the update rewrote its row
+    assert await _ids(service, tenant, {"team": old}) == [other]
+    assert await _ids(service, tenant, {"team": new}) == [thread_id]
+    # now merged: the next change goes through the index itself
+    await service.update_thread(
+        tenant.project_id, thread_id, t.ThreadUpdate(metadata={"team": newer})
+    )
+    assert await _count(service, tenant, {"team": new}) == 0
+    assert await _count(service, tenant, {"team": newer}) == 1
+
+
+async def test_deleted_waiting_thread_leaves_no_terms(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    team = uuid.uuid4().hex
+    kept = await _create(service, tenant, {"team": team})
+    gone = await _create(service, tenant, {"team": team})
+    await service.delete_thread(tenant.project_id, gone)
+    assert await _count(service, tenant, {"team": team}) == 1
+    assert await _ids(service, tenant, {"team": team}) == [kept]
+    # the same id again: a fresh thread with its own terms
+    await service.create_thread(
+        tenant.project_id, t.ThreadCreate(id=gone, metadata={"team": team, "again": True})
+    )
+    assert await _ids(service, tenant, {"again": True}) == [gone]
+    assert await _count(service, tenant, {"team": team}) == 2
+
+
+async def test_the_writer_merges_the_list_as_it_grows(
+    db: Database, service: Service, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL never queues terms")
+    team = uuid.uuid4().hex
+    await _count(service, tenant, {"team": team})  # starts from an empty list
+    monkeypatch.setattr(pending_terms, "MERGE_EVERY", 4)
+    await asyncio.gather(*(_create(service, tenant, {"team": team}) for _ in range(10)))
+    for _ in range(50):  # the merge is a write of its own, queued after the creates
+        if await _pending(db) < 4:
+            break
+        await asyncio.sleep(0.02)
+    assert await _pending(db) < 4
+    assert await _count(service, tenant, {"team": team}) == 10
+
+
+async def test_import_over_a_waiting_thread(db: Database, service: Service, tenant: Tenant) -> None:
+    old, new = uuid.uuid4().hex, uuid.uuid4().hex
+    thread_id = await _create(service, tenant, {"team": old})
+    record = transfer.parse_thread({"id": thread_id, "metadata": {"team": new}, "steps": []}, 1)
+    await db.write(transfer.import_batch, tenant.project_id, [record])
+    assert await _count(service, tenant, {"team": old}) == 0
+    assert await _ids(service, tenant, {"team": new}) == [thread_id]
