@@ -119,3 +119,18 @@ async def test_import_over_a_waiting_thread(db: Database, service: Service, tena
     await db.write(transfer.import_batch, tenant.project_id, [record])
     assert await _count(service, tenant, {"team": old}) == 0
     assert await _ids(service, tenant, {"team": new}) == [thread_id]
+
+
+async def test_import_that_moves_a_thread_in_time_moves_its_terms(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    team = uuid.uuid4().hex
+    first = await _create(service, tenant, {"team": team, "kind": "x"})
+    second = await _create(service, tenant, {"team": team, "kind": "x"})
+    assert await _ids(service, tenant, {"team": team}) == [second, first]
+    later = {"id": first, "metadata": {"team": team, "kind": "x"}, "steps": []}
+    later["created_at"] = "2099-01-01T00:00:00Z"
+    await db.write(transfer.import_batch, tenant.project_id, [transfer.parse_thread(later, 1)])
+    assert await _ids(service, tenant, {"team": team}) == [first, second]
+    assert await _ids(service, tenant, {"team": team, "kind": "x"}) == [first, second]
+    assert await _count(service, tenant, {"team": team, "kind": "x"}) == 2

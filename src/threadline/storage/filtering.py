@@ -162,8 +162,9 @@ def _term_probe(terms: list[int]) -> Expr:
     return (
         sa.select(sa.literal(1))
         .where(
-            thread_metadata_terms.c.term.in_(terms),
             thread_metadata_terms.c.project_id == threads.c.project_id,
+            thread_metadata_terms.c.term.in_(terms),
+            thread_metadata_terms.c.created_at == threads.c.created_at,
             thread_metadata_terms.c.thread_id == threads.c.id,
         )
         .exists()
@@ -185,11 +186,12 @@ SELECTIVE = 5000
 
 
 def rarest_term(conn: Any, project_id: str, value: dict[str, Any]) -> tuple[int, int] | None:
-    """SQLite: the term of a containment filter held by fewest threads, and how many hold it."""
+    """SQLite: the term of a containment filter held by fewest threads, and how many hold it
+    (counted up to ``SELECTIVE + 1``: beyond that, the number makes no difference here)."""
     terms = filter_terms(value)
     if conn.dialect.name != "sqlite" or not terms:
         return None
-    return term_stats.rarest(conn, project_id, terms)
+    return term_stats.rarest(conn, project_id, terms, SELECTIVE + 1)
 
 
 def term_candidates(project_id: str, term: int) -> Expr:

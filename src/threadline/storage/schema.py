@@ -86,17 +86,16 @@ threads = sa.Table(
 
 # An inverted index of metadata leaves (hashed path + typed value), kept on both databases:
 # thread_search answers simple containment filters from it alone, and SQLite's general filters
-# narrow to candidate rows with it (PostgreSQL's use its GIN jsonb_path_ops index). PostgreSQL
-# also has ix_thread_metadata_terms_count (project_id, term) for counts (migration 0008).
+# narrow to candidate rows with it (PostgreSQL's use its GIN jsonb_path_ops index). One B-tree
+# (0011_terms_by_time): a term's holders in creation order, a probe of one thread by its
+# creation time and id, and holder counts all read its primary key.
 thread_metadata_terms = sa.Table(
     "thread_metadata_terms",
     metadata,
-    sa.Column("term", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("project_id", sa.String(64), primary_key=True),
+    sa.Column("term", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("created_at", UTCDateTime(), primary_key=True),  # the thread's
     sa.Column("thread_id", ID, primary_key=True),
-    sa.Column("created_at", UTCDateTime()),  # the thread's (0009_term_created)
-    sa.Index("ix_thread_metadata_terms_thread", "project_id", "thread_id"),
-    sa.Index("ix_thread_metadata_terms_created", "project_id", "term", "created_at", "thread_id"),
     sqlite_with_rowid=False,
 )
 
@@ -110,16 +109,6 @@ thread_metadata_pending = sa.Table(
     sa.Column("thread_id", ID, nullable=False),
     sa.Column("created_at", UTCDateTime()),
     sa.Column("terms", sa.Text, nullable=False),  # a JSON array of the thread's terms
-)
-
-# SQLite: how many threads hold each term, kept exact by triggers (migration 0007_term_counts)
-thread_metadata_term_counts = sa.Table(
-    "thread_metadata_term_counts",
-    metadata,
-    sa.Column("project_id", sa.String(64), primary_key=True),
-    sa.Column("term", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("threads", sa.Integer, nullable=False),
-    sqlite_with_rowid=False,
 )
 
 steps = sa.Table(

@@ -15,9 +15,9 @@ about ``(offset + limit) * threads / holders`` rows. :func:`drives` picks the ch
 Counts read the term index alone. (PostgreSQL's GIN index answered ``metadata @> $n`` with a
 bitmap of every holder, then a sort: ~11 ms for a filter held by 20,000 of 100,000 threads.)
 
-Holder counts: SQLite keeps them in ``thread_metadata_term_counts`` (triggers, migration 0007).
-PostgreSQL counts the term's index range up to a cap instead: a counts row per term would be
-one hot row that every create holding a common term (``channel=web``) must update in turn.
+Holder counts come from the term index's key range, up to a cap where an estimate does: a
+counts row per term would be one hot row that every create holding a common term
+(``channel=web``) must update in turn (SQLite kept one until 0011: a random page write per term).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from threadline.storage import raw, term_stats
 from threadline.storage.filtering import is_simple_containment
 from threadline.storage.metadata_index import OVERFLOW, filter_terms
 from threadline.storage.pagination import PageRequest
-from threadline.storage.schema import thread_metadata_term_counts as term_counts
 from threadline.storage.schema import thread_metadata_terms as terms_table
 from threadline.storage.schema import threads
 
@@ -117,12 +116,7 @@ _SIZE_PG = sa.text(
 
 
 def _lone_total(dialect: str) -> Any:
-    """A lone term's holders: SQLite's trigger-kept number, PostgreSQL's index-only count."""
-    if dialect == "sqlite":
-        return sa.select(term_counts.c.threads).where(
-            term_counts.c.project_id == sa.bindparam("project_id"),
-            term_counts.c.term == sa.bindparam("t0"),
-        )
+    """A lone term's holders: an index-only count of its key range."""
     return (
         sa.select(sa.func.count())
         .select_from(terms_table)
@@ -177,10 +171,11 @@ def _fenced(query: Any, dialect: str) -> Any:
 
 
 def _probe(i: int, dialect: str) -> Any:
-    """This row's metadata holds term ``i``."""
+    """This row's metadata holds term ``i`` (one key of the term index)."""
     query: Any = sa.select(sa.literal_column("1")).where(
-        terms_table.c.term == sa.bindparam(f"t{i}"),
         terms_table.c.project_id == threads.c.project_id,
+        terms_table.c.term == sa.bindparam(f"t{i}"),
+        terms_table.c.created_at == threads.c.created_at,
         terms_table.c.thread_id == threads.c.id,
     )
     return _fenced(query, dialect).exists()
@@ -227,9 +222,8 @@ class _Choice:
 def _choose(conn: Connection, project_id: str, plan: Plan, rows: int) -> _Choice:
     limit = drive_limit(conn.dialect.name, rows, size(conn))
     term, held = term_stats.rarest(conn, project_id, plan.terms, cap=limit + 1)
-    exact = conn.dialect.name == "sqlite" or held <= limit
     driver = plan.terms.index(term) if held <= limit else None
-    return _Choice(driver, term, held, exact)
+    return _Choice(driver, term, held, held <= limit)
 
 
 # --- search and count ---------------------------------------------------------------------------
@@ -293,9 +287,9 @@ def _page_params(project_id: str, plan: Plan, page: PageRequest) -> dict[str, An
 def _search_in_created_order(
     conn: Connection, project_id: str, plan: Plan, page: PageRequest, select: Any
 ) -> tuple[list[dict[str, Any]], bool, int | None] | None:
-    """A page in creation order read from one term's holders in ``ix_thread_metadata_terms_
-    created`` (the rarest term's, when there are several; each holder is probed for the other
-    terms): it stops when the page is full, however many threads hold the term.
+    """A page in creation order read from one term's holders in the term index's key order
+    (the rarest term's, when there are several; each holder is probed for the other terms):
+    it stops when the page is full, however many threads hold the term.
 
     One statement also answers whether the project has rows too wide to index (then None: the
     general path) and, for a lone term, the total: one round trip instead of three."""
@@ -304,10 +298,9 @@ def _search_in_created_order(
     rarest: _Choice | None = None
     driver = 0
     if len(plan.terms) > 1:
-        cap = None if dialect == "sqlite" else COUNT_CAP
-        term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
+        term, held = term_stats.rarest(conn, project_id, plan.terms, COUNT_CAP)
         driver = plan.terms.index(term)
-        rarest = _Choice(driver, term, held, dialect == "sqlite" or held < COUNT_CAP)
+        rarest = _Choice(driver, term, held, held < COUNT_CAP)
     key: tuple[Any, ...] = ("ordered", dialect, tuple(sorted(plan.columns)), len(plan.terms))
     key += (driver,)
     key += (page.descending, id(select))  # callers pass module-level selects
@@ -364,11 +357,10 @@ def count(conn: Connection, project_id: str, plan: Plan, *, rarest: _Choice | No
         key: tuple[Any, ...] = ("count", conn.dialect.name, tuple(sorted(plan.columns)))
         stmt = _statement(key, lambda: _count_statement(plan, None, conn.dialect.name))
         return int(raw.fetchall(conn, stmt, _params(project_id, plan))[0][0])
-    if rarest is None or (conn.dialect.name != "sqlite" and not rarest.exact):
+    if rarest is None or not rarest.exact:
         cap = None if len(plan.terms) == 1 else COUNT_CAP
         term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
-        exact = conn.dialect.name == "sqlite" or cap is None or held < cap
-        rarest = _Choice(None, term, held, exact)
+        rarest = _Choice(None, term, held, cap is None or held < cap)
     if rarest.held == 0 and rarest.exact:
         return 0
     if plan.columns:  # drive from the rarest term, compare the columns on the threads row
@@ -396,8 +388,9 @@ def _count_by_terms(conn: Connection, project_id: str, term: int, others: list[i
         probes = [
             _fenced(
                 sa.select(sa.literal_column("1")).where(
-                    terms_table.c.term == sa.bindparam(f"o{i}"),
                     terms_table.c.project_id == driving.c.project_id,
+                    terms_table.c.term == sa.bindparam(f"o{i}"),
+                    terms_table.c.created_at == driving.c.created_at,
                     terms_table.c.thread_id == driving.c.thread_id,
                 ),
                 dialect,

@@ -213,14 +213,15 @@ def update(
     if updated == 0:
         return False
     if reindex_metadata:
+        if previous is None:
+            raise ValueError("reindex_metadata needs the thread as it was (previous)")
         thread_store._index_metadata(
             conn,
             project_id,
             thread_id,
             changes["metadata"],
-            replace=True,
-            created_at=previous["created_at"] if previous else None,
-            previous=previous["metadata"] if previous else None,
+            created_at=previous["created_at"],
+            previous=previous["metadata"] or {},
         )
     return True
 

@@ -98,50 +98,46 @@ def _index_metadata(
     thread_id: str,
     meta: dict[str, Any],
     *,
-    replace: bool,
-    created_at: datetime | None = None,
-    previous: dict[str, Any] | None = None,
+    created_at: datetime,
+    previous: dict[str, Any] | None,
 ) -> None:
-    """Keep the metadata term index (both databases: thread_search plans from it) in step;
-    ``created_at``: the thread's (read from its row when not given). With the ``previous``
-    metadata, a replace only deletes and inserts the terms that changed (a one-key merge
-    rewrote every term of the thread before)."""
-    ids = {"project_id": project_id, "thread_id": thread_id}
+    """Keep the metadata term index (both databases: thread_search plans from it) in step with
+    a thread's metadata. ``created_at``: the thread's creation time (part of each term's key);
+    ``previous``: the metadata it had (None for a new thread). Only changed terms are written."""
     terms = row_terms(meta)
+    created = raw.time_param(conn, created_at)
     if conn.dialect.name == "sqlite":  # a new thread's terms wait in the pending list
-        if not replace and created_at is not None:
-            created = raw.time_param(conn, created_at)
+        if previous is None:
             pending_terms.append(conn, project_id, thread_id, created, terms)
             return
-        if replace and pending_terms.replace(conn, project_id, thread_id, terms):
+        if pending_terms.replace(conn, project_id, thread_id, terms):
             return
-    if replace and previous is not None:
-        old = set(row_terms(previous))
-        gone = [{**ids, "term": t} for t in sorted(old.difference(terms))]
-        raw.executemany(conn, _DELETE_TERM, gone)
-        terms = [t for t in terms if t not in old]
-    elif replace:
-        raw.execute(conn, _DELETE_TERMS, ids)
-    if not terms:
-        return
-    if created_at is None:
-        found = raw.fetchall(conn, _CREATED_AT, ids)
-        created = found[0][0] if found else None
-    else:
-        created = raw.time_param(conn, created_at)
-    rows = [{**ids, "term": t, "created_at": created} for t in terms]
-    raw.executemany(conn, _INSERT_TERMS, rows)
+    old = set(row_terms(previous)) if previous is not None else set()
+    key = {"project_id": project_id, "created_at": created, "thread_id": thread_id}
+    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in sorted(old.difference(terms))])
+    raw.executemany(conn, _INSERT_TERMS, [{**key, "term": t} for t in terms if t not in old])
 
 
-_DELETE_TERMS = thread_metadata_terms.delete().where(
+def _unindex_metadata(
+    conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any], created_at: datetime
+) -> None:
+    """Remove a deleted thread's terms (pending or in the index)."""
+    pending_terms.forget(conn, project_id, thread_id)
+    key = {
+        "project_id": project_id,
+        "created_at": raw.time_param(conn, created_at),
+        "thread_id": thread_id,
+    }
+    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in row_terms(meta)])
+
+
+_DELETE_TERM = thread_metadata_terms.delete().where(
     thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
+    thread_metadata_terms.c.term == sa.bindparam("term"),
+    thread_metadata_terms.c.created_at == sa.bindparam("created_at"),
     thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
 )
-_DELETE_TERM = _DELETE_TERMS.where(thread_metadata_terms.c.term == sa.bindparam("term"))
-_INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "thread_id", "created_at"))
-_CREATED_AT = sa.select(threads.c.created_at).where(
-    threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("thread_id")
-)
+_INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "created_at", "thread_id"))
 
 
 def _resolve_participant(conn: Connection, project_id: str, data: dict[str, Any]) -> Any:
@@ -194,7 +190,7 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
         raw.execute(conn, _insert_statement(tuple(row)), raw.row_params(conn, threads, row))
     except sa.exc.IntegrityError:
         raise Conflict(f"thread {thread_id!r} exists", field="id") from None
-    _index_metadata(conn, project_id, thread_id, meta, replace=False, created_at=now)
+    _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
     if data.get("platforms"):
         message_store.index_thread_platforms(
             conn, project_id, thread_id, data["platforms"], replace=False
@@ -316,7 +312,6 @@ def update(
             project_id,
             thread_id,
             values["metadata"],
-            replace=True,
             created_at=row._mapping["created_at"],
             previous=row._mapping["metadata"] or {},
         )
@@ -336,12 +331,13 @@ def upsert(
 
 
 def delete(conn: Connection, project_id: str, thread_id: str) -> None:
-    attached.before_delete(conn, project_id, thread_id=thread_id)
-    result = conn.execute(threads.delete().where(_where_id(project_id, thread_id)))
-    if result.rowcount == 0:
+    where = _where_id(project_id, thread_id)
+    found = conn.execute(sa.select(threads.c.metadata, threads.c.created_at).where(where)).first()
+    if found is None:
         raise NotFound(f"thread {thread_id!r} not found")
-    raw.execute(conn, _DELETE_TERMS, {"project_id": project_id, "thread_id": thread_id})
-    pending_terms.forget(conn, project_id, thread_id)
+    attached.before_delete(conn, project_id, thread_id=thread_id)
+    conn.execute(threads.delete().where(where))
+    _unindex_metadata(conn, project_id, thread_id, found.metadata or {}, found.created_at)
 
 
 def _where(conn: Connection, project_id: str, conditions: Sequence[Condition]) -> list[Any]:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Row
 from threadline.core.errors import InvalidInput
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import parse_timestamp, utcnow
-from threadline.storage import attached, pending_terms
+from threadline.storage import attached, pending_terms, raw
 from threadline.storage import messages as message_store
 from threadline.storage import steps as step_store
 from threadline.storage.columns import UTCDateTime
@@ -544,7 +544,7 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
     thread_rows: list[dict[str, Any]] = []
     step_rows: list[dict[str, Any]] = []
     removed: list[str] = []
-    reindex: dict[str, dict[str, Any]] = {}
+    reindex: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {}
     for r in records:
         thread_id = r.thread["id"]
         stored = stored_threads.get(thread_id)
@@ -561,8 +561,8 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
         else:
             counts.threads_updated += 1
         thread_rows.append({"project_id": project_id, "id": thread_id, **values})
-        if stored is None or stored["metadata"] != values["metadata"]:
-            reindex[thread_id] = values["metadata"]
+        if stored is None or any(stored[k] != values[k] for k in ("metadata", "created_at")):
+            reindex[thread_id] = (stored, values)
         step_rows.extend({"project_id": project_id, "id": sid, **s} for sid, s in changed)
         removed.extend(gone)
 
@@ -589,43 +589,37 @@ def import_batch(conn: Connection, project_id: str, records: Sequence[Record]) -
 
 
 def _reindex_metadata(
-    conn: Connection, project_id: str, metadata: dict[str, dict[str, Any]]
+    conn: Connection,
+    project_id: str,
+    changed: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]],
 ) -> None:
-    """Keep the metadata term index in step, as ``threads`` does for single writes."""
-    if not metadata:
+    """Keep the metadata term index in step (threads id -> (stored values or None, new values)):
+    the old terms go, keyed by the old creation time, and the new ones come."""
+    if not changed:
         return
-    pending_terms.require_merged(conn)
-    for part in chunks(sorted(metadata), 500):
-        conn.execute(
-            thread_metadata_terms.delete().where(
-                thread_metadata_terms.c.project_id == project_id,
-                thread_metadata_terms.c.thread_id.in_(part),
-            )
-        )
-    terms = [
-        {"project_id": project_id, "term": term, "thread_id": thread_id}
-        for thread_id, meta in metadata.items()
-        for term in row_terms(meta)
-    ]
-    if terms:
-        conn.execute(thread_metadata_terms.insert(), terms)
-        created = (
-            sa.select(threads.c.created_at)
-            .where(
-                threads.c.project_id == thread_metadata_terms.c.project_id,
-                threads.c.id == thread_metadata_terms.c.thread_id,
-            )
-            .scalar_subquery()
-        )
-        for part in chunks(sorted(metadata), 500):  # the threads' creation times (0009)
-            conn.execute(
-                thread_metadata_terms.update()
-                .where(
-                    thread_metadata_terms.c.project_id == project_id,
-                    thread_metadata_terms.c.thread_id.in_(part),
-                )
-                .values(created_at=created)
-            )
+    pending_terms.require_merged(conn)  # every old term is then in the index
+    key = ("project_id", "term", "created_at", "thread_id")
+    gone: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    for thread_id, (stored, values) in changed.items():
+        ids = {"project_id": project_id, "thread_id": thread_id}
+        if stored is not None:
+            created = raw.time_param(conn, stored["created_at"])
+            for term in row_terms(stored["metadata"] or {}):
+                gone.append({**ids, "term": term, "created_at": created})
+        created = raw.time_param(conn, values["created_at"])
+        for term in row_terms(values["metadata"] or {}):
+            new.append({**ids, "term": term, "created_at": created})
+    raw.executemany(conn, _DELETE_TERM, gone)
+    raw.executemany(conn, raw.insert(thread_metadata_terms, key), new)
+
+
+_DELETE_TERM = thread_metadata_terms.delete().where(
+    thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
+    thread_metadata_terms.c.term == sa.bindparam("term"),
+    thread_metadata_terms.c.created_at == sa.bindparam("created_at"),
+    thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
+)
 
 
 def analyze(conn: Connection) -> None:
