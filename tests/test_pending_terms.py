@@ -134,3 +134,46 @@ async def test_import_that_moves_a_thread_in_time_moves_its_terms(
     assert await _ids(service, tenant, {"team": team}) == [first, second]
     assert await _ids(service, tenant, {"team": team, "kind": "x"}) == [first, second]
     assert await _count(service, tenant, {"team": team, "kind": "x"}) == 2
+
+
+async def test_counts_stay_exact_through_every_kind_of_write(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    """A one-key count is answered from SQLite's per-term numbers: creates (pending, then
+    merged), metadata changes and deletes on both sides of a merge, and an import."""
+    team = uuid.uuid4().hex
+    colors = ("red", "blue", "green")
+    have: dict[str, str] = {}  # thread id -> color
+    for i in range(9):
+        have[await _create(service, tenant, {"team": team, "color": colors[i % 3]})] = colors[i % 3]
+    ids = list(have)
+
+    async def check() -> None:
+        for color in colors:
+            want = sum(1 for c in have.values() if c == color)
+            assert await _count(service, tenant, {"color": color, "team": team}) == want
+            assert await _count(service, tenant, {"color": color}) == want
+        assert await _count(service, tenant, {"team": team}) == len(have)
+
+    async def recolor(thread_id: str, color: str) -> None:
+        body = t.ThreadUpdate(metadata={"team": team, "color": color})
+        await service.update_thread(tenant.project_id, thread_id, body)
+        have[thread_id] = color
+
+    async def delete(thread_id: str) -> None:
+        await service.delete_thread(tenant.project_id, thread_id)
+        del have[thread_id]
+
+    await recolor(ids[0], "blue")  # still pending
+    await delete(ids[1])  # still pending
+    await check()  # merges
+    await recolor(ids[2], "red")  # in the index
+    await delete(ids[3])  # in the index
+    await check()
+    line = {"id": ids[4], "metadata": {"team": team, "color": "green"}, "steps": []}
+    await db.write(transfer.import_batch, tenant.project_id, [transfer.parse_thread(line, 1)])
+    have[ids[4]] = "green"
+    fresh = {"id": uuid.uuid4().hex, "metadata": {"team": team, "color": "red"}, "steps": []}
+    await db.write(transfer.import_batch, tenant.project_id, [transfer.parse_thread(fresh, 1)])
+    have[fresh["id"]] = "red"
+    await check()

@@ -81,10 +81,11 @@ def replace(conn: Connection, project_id: str, thread_id: str, terms: list[int])
     return bool(cur.rowcount)
 
 
-def forget(conn: Connection, project_id: str, thread_id: str) -> None:
-    """Drop a deleted thread's pending terms, if any (SQLite)."""
-    if conn.dialect.name == "sqlite":
-        _driver(conn).execute(_FORGET, (project_id, thread_id))
+def forget(conn: Connection, project_id: str, thread_id: str) -> bool:
+    """Drop a deleted thread's pending terms; whether it had any (SQLite)."""
+    if conn.dialect.name != "sqlite":
+        return False
+    return bool(_driver(conn).execute(_FORGET, (project_id, thread_id)).rowcount)
 
 
 def merge(conn: Connection) -> None:

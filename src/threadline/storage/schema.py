@@ -111,6 +111,16 @@ thread_metadata_pending = sa.Table(
     sa.Column("terms", sa.Text, nullable=False),  # a JSON array of the thread's terms
 )
 
+# SQLite: how many threads hold each term, kept exact by triggers (migration 0007_term_counts)
+thread_metadata_term_counts = sa.Table(
+    "thread_metadata_term_counts",
+    metadata,
+    sa.Column("project_id", sa.String(64), primary_key=True),
+    sa.Column("term", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("threads", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 steps = sa.Table(
     "steps",
     metadata,

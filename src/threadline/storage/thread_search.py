@@ -15,9 +15,9 @@ about ``(offset + limit) * threads / holders`` rows. :func:`drives` picks the ch
 Counts read the term index alone. (PostgreSQL's GIN index answered ``metadata @> $n`` with a
 bitmap of every holder, then a sort: ~11 ms for a filter held by 20,000 of 100,000 threads.)
 
-Holder counts come from the term index's key range, up to a cap where an estimate does: a
-counts row per term would be one hot row that every create holding a common term
-(``channel=web``) must update in turn (SQLite kept one until 0011: a random page write per term).
+Holder counts: SQLite keeps them in ``thread_metadata_term_counts`` (triggers, migration 0007).
+PostgreSQL counts the term's index range up to a cap instead: a counts row per term would be
+one hot row that every create holding a common term (``channel=web``) must update in turn.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from threadline.storage import raw, term_stats
 from threadline.storage.filtering import is_simple_containment
 from threadline.storage.metadata_index import OVERFLOW, filter_terms
 from threadline.storage.pagination import PageRequest
+from threadline.storage.schema import thread_metadata_term_counts as term_counts
 from threadline.storage.schema import thread_metadata_terms as terms_table
 from threadline.storage.schema import threads
 
@@ -116,7 +117,12 @@ _SIZE_PG = sa.text(
 
 
 def _lone_total(dialect: str) -> Any:
-    """A lone term's holders: an index-only count of its key range."""
+    """A lone term's holders: SQLite's trigger-kept number, PostgreSQL's index-only count."""
+    if dialect == "sqlite":
+        return sa.select(term_counts.c.threads).where(
+            term_counts.c.project_id == sa.bindparam("project_id"),
+            term_counts.c.term == sa.bindparam("t0"),
+        )
     return (
         sa.select(sa.func.count())
         .select_from(terms_table)
@@ -222,8 +228,9 @@ class _Choice:
 def _choose(conn: Connection, project_id: str, plan: Plan, rows: int) -> _Choice:
     limit = drive_limit(conn.dialect.name, rows, size(conn))
     term, held = term_stats.rarest(conn, project_id, plan.terms, cap=limit + 1)
+    exact = conn.dialect.name == "sqlite" or held <= limit
     driver = plan.terms.index(term) if held <= limit else None
-    return _Choice(driver, term, held, held <= limit)
+    return _Choice(driver, term, held, exact)
 
 
 # --- search and count ---------------------------------------------------------------------------
@@ -298,9 +305,10 @@ def _search_in_created_order(
     rarest: _Choice | None = None
     driver = 0
     if len(plan.terms) > 1:
-        term, held = term_stats.rarest(conn, project_id, plan.terms, COUNT_CAP)
+        cap = None if dialect == "sqlite" else COUNT_CAP
+        term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
         driver = plan.terms.index(term)
-        rarest = _Choice(driver, term, held, held < COUNT_CAP)
+        rarest = _Choice(driver, term, held, dialect == "sqlite" or held < COUNT_CAP)
     key: tuple[Any, ...] = ("ordered", dialect, tuple(sorted(plan.columns)), len(plan.terms))
     key += (driver,)
     key += (page.descending, id(select))  # callers pass module-level selects
@@ -357,10 +365,11 @@ def count(conn: Connection, project_id: str, plan: Plan, *, rarest: _Choice | No
         key: tuple[Any, ...] = ("count", conn.dialect.name, tuple(sorted(plan.columns)))
         stmt = _statement(key, lambda: _count_statement(plan, None, conn.dialect.name))
         return int(raw.fetchall(conn, stmt, _params(project_id, plan))[0][0])
-    if rarest is None or not rarest.exact:
+    if rarest is None or (conn.dialect.name != "sqlite" and not rarest.exact):
         cap = None if len(plan.terms) == 1 else COUNT_CAP
         term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
-        rarest = _Choice(None, term, held, cap is None or held < cap)
+        exact = conn.dialect.name == "sqlite" or cap is None or held < cap
+        rarest = _Choice(None, term, held, exact)
     if rarest.held == 0 and rarest.exact:
         return 0
     if plan.columns:  # drive from the rarest term, compare the columns on the threads row

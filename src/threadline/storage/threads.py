@@ -113,22 +113,26 @@ def _index_metadata(
         if pending_terms.replace(conn, project_id, thread_id, terms):
             return
     old = set(row_terms(previous)) if previous is not None else set()
+    gone = sorted(old.difference(terms))
+    new = [t for t in terms if t not in old]
     key = {"project_id": project_id, "created_at": created, "thread_id": thread_id}
-    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in sorted(old.difference(terms))])
-    raw.executemany(conn, _INSERT_TERMS, [{**key, "term": t} for t in terms if t not in old])
+    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in gone])
+    raw.executemany(conn, _INSERT_TERMS, [{**key, "term": t} for t in new])
 
 
 def _unindex_metadata(
     conn: Connection, project_id: str, thread_id: str, meta: dict[str, Any], created_at: datetime
 ) -> None:
     """Remove a deleted thread's terms (pending or in the index)."""
-    pending_terms.forget(conn, project_id, thread_id)
+    if pending_terms.forget(conn, project_id, thread_id):
+        return
     key = {
         "project_id": project_id,
         "created_at": raw.time_param(conn, created_at),
         "thread_id": thread_id,
     }
-    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in row_terms(meta)])
+    terms = row_terms(meta)
+    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in terms])
 
 
 _DELETE_TERM = thread_metadata_terms.delete().where(

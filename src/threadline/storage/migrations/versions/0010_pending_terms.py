@@ -37,9 +37,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from threadline.storage.pending_terms import MERGE_SQL
-
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in MERGE_SQL:
-            op.execute(statement)
+    if op.get_bind().dialect.name == "sqlite":  # the terms go to the index (triggers count them)
+        op.execute(
+            "INSERT INTO thread_metadata_terms (term, project_id, thread_id, created_at) "
+            "SELECT j.value, p.project_id, p.thread_id, p.created_at "
+            "FROM thread_metadata_pending AS p, json_each(p.terms) AS j"
+        )
     op.drop_table("thread_metadata_pending")
