@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import uuid
 from typing import Any
 
 import pytest
@@ -145,3 +147,51 @@ async def test_quick_sqlite_reads_from_another_thread_use_their_own_connection(
         assert await db.read(notes, quick=True) == ["a", "b"]
     finally:
         await db.close()
+
+
+async def _pg_fresh_database() -> tuple[str, Any]:
+    """A scratch PostgreSQL database (name, an admin connection to drop it with)."""
+    import asyncpg
+
+    from tests.conftest import PG_ENV
+
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    url = sa.make_url(base)
+    admin = await asyncpg.connect(
+        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres"
+    )
+    name = f"threadline_test_ping_{uuid.uuid4().hex[:8]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False), admin
+
+
+@pytest.mark.parametrize("ping_after", [0.0, 3600.0])
+async def test_postgres_replaces_pooled_connections_closed_while_idle(
+    monkeypatch: pytest.MonkeyPatch, ping_after: float
+) -> None:
+    """A database restart closes the pool's idle connections: a connection idle for longer than
+    PING_AFTER_IDLE_SECONDS is checked first and replaced, so the next request still works
+    (with the check effectively off, the same request fails: the check is what saves it)."""
+    from threadline.storage import database
+
+    url, admin = await _pg_fresh_database()
+    name = sa.make_url(url).database
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", ping_after)
+    db = Database.create(url)
+    try:
+        assert await db.ping()
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await asyncio.sleep(0.1)
+        if ping_after == 0.0:
+            assert await db.read(lambda c: c.exec_driver_sql("SELECT 41 + 1").scalar()) == 42
+        else:
+            with pytest.raises(sa.exc.DBAPIError):
+                await db.read(lambda c: c.exec_driver_sql("SELECT 41 + 1").scalar())
+    finally:
+        await db.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
