@@ -177,3 +177,26 @@ async def test_counts_stay_exact_through_every_kind_of_write(
     await db.write(transfer.import_batch, tenant.project_id, [transfer.parse_thread(fresh, 1)])
     have[fresh["id"]] = "red"
     await check()
+
+
+async def test_a_value_no_thread_holds_any_more_leaves_no_count_behind(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    """Metadata with a value unique to each change (a counter, a request id) must not grow
+    SQLite's per-term counts forever."""
+    if db.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps no per-term counts")
+
+    def rows(conn: Any) -> int:
+        query = "SELECT count(*) FROM thread_metadata_term_counts WHERE project_id = ?"
+        return int(conn.exec_driver_sql(query, (tenant.project_id,)).scalar())
+
+    thread_id = await _create(service, tenant, {"seen": 0})
+    await _count(service, tenant, {"seen": 0})  # merged: its terms are in the index
+    before = await db.read(rows)
+    for i in range(1, 6):
+        body = t.ThreadUpdate(metadata={"seen": i})
+        await service.update_thread(tenant.project_id, thread_id, body)
+    assert await db.read(rows) == before
+    assert await _count(service, tenant, {"seen": 5}) == 1
+    assert await _count(service, tenant, {"seen": 0}) == 0

@@ -7,9 +7,10 @@ holders of a term in creation order (a page of a search) and a probe of one thre
 AND created_at = thread's AND thread_id = thread's``). Deleting a thread's terms needs its
 metadata and creation time, which every caller has. SQLite's per-term counts (0007) stay: a
 broad term's count from them is one lookup, from the index a scan of its range (~1 ms per
-20,000 holders); their triggers are re-created on the new table. (Counting in the merge of
-pending terms instead, one upsert per distinct term rather than per row, measured the same:
-~80 ms per 1,024 threads at 100,000, most of it writing the pages to the WAL at commit.)
+20,000 holders); their triggers are re-created on the new table, and a term's row now goes
+when its last holder does. (Counting in the merge of pending terms instead, one upsert per
+distinct term rather than per row, measured the same: ~80 ms per 1,024 threads at 100,000,
+most of it writing the pages to the WAL at commit.)
 
 Revision ID: 0011_terms_by_time
 Revises: 0010_pending_terms
@@ -68,8 +69,9 @@ def upgrade() -> None:
         )
         op.drop_table(TABLE)  # and its indexes
         op.rename_table("thread_metadata_terms_new", TABLE)
-        for trigger in _counts().TRIGGERS:
-            op.execute(trigger)
+        op.execute(_counts().TRIGGERS[0])
+        op.execute(UNCOUNTED)
+        op.execute("DELETE FROM thread_metadata_term_counts WHERE threads <= 0")
     else:
         op.execute("DELETE FROM thread_metadata_terms WHERE created_at IS NULL")  # none expected
         op.alter_column(TABLE, "created_at", nullable=False)
@@ -79,6 +81,19 @@ def upgrade() -> None:
         op.create_primary_key(
             "thread_metadata_terms_pkey", TABLE, ["project_id", "term", "created_at", "thread_id"]
         )
+
+
+#: as 0007's, and a term no thread holds any more loses its row: metadata with a unique value
+#: per thread (a request id, a counter) would otherwise leave a zero behind for every value
+UNCOUNTED = """
+    CREATE TRIGGER thread_metadata_terms_uncounted AFTER DELETE ON thread_metadata_terms
+    BEGIN
+        UPDATE thread_metadata_term_counts SET threads = threads - 1
+        WHERE project_id = OLD.project_id AND term = OLD.term;
+        DELETE FROM thread_metadata_term_counts
+        WHERE project_id = OLD.project_id AND term = OLD.term AND threads <= 0;
+    END
+"""
 
 
 def _counts() -> Any:
