@@ -95,11 +95,10 @@ async def test_deleted_waiting_thread_leaves_no_terms(
     assert await _count(service, tenant, {"team": team}) == 2
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL never queues terms
 async def test_the_writer_merges_the_list_as_it_grows(
     db: Database, service: Service, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if db.dialect != "sqlite":
-        pytest.skip("PostgreSQL never queues terms")
     team = uuid.uuid4().hex
     await _count(service, tenant, {"team": team})  # starts from an empty list
     monkeypatch.setattr(pending_terms, "MERGE_EVERY", 4)
@@ -179,13 +178,12 @@ async def test_counts_stay_exact_through_every_kind_of_write(
     await check()
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # PostgreSQL keeps no counts
 async def test_a_value_no_thread_holds_any_more_leaves_no_count_behind(
     db: Database, service: Service, tenant: Tenant
 ) -> None:
     """Metadata with a value unique to each change (a counter, a request id) must not grow
     SQLite's per-term counts forever."""
-    if db.dialect != "sqlite":
-        pytest.skip("PostgreSQL keeps no per-term counts")
 
     def rows(conn: Any) -> int:
         query = "SELECT count(*) FROM thread_metadata_term_counts WHERE project_id = ?"
