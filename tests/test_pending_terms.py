@@ -198,3 +198,15 @@ async def test_a_value_no_thread_holds_any_more_leaves_no_count_behind(
     assert await db.read(rows) == before
     assert await _count(service, tenant, {"seen": 5}) == 1
     assert await _count(service, tenant, {"seen": 0}) == 0
+
+
+async def test_a_thread_created_without_metadata_is_found_once_it_has_some(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    thread_id = str((await service.create_thread(tenant.project_id, t.ThreadCreate()))["id"])
+    team = uuid.uuid4().hex
+    await service.update_thread(
+        tenant.project_id, thread_id, t.ThreadUpdate(metadata={"team": team})
+    )
+    assert await _ids(service, tenant, {"team": team}) == [thread_id]
+    assert await _count(service, tenant, {"team": team}) == 1

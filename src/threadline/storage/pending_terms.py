@@ -68,6 +68,8 @@ def append(
     conn: Connection, project_id: str, thread_id: str, created: Any, terms: list[int]
 ) -> None:
     """Queue a new thread's terms (SQLite); ``created``: its creation time in driver form."""
+    if not terms:  # empty metadata: nothing to index (a later change indexes it directly)
+        return
     cur = _driver(conn).execute(
         _APPEND, (project_id, thread_id, created, orjson.dumps(terms).decode())
     )
