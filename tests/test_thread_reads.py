@@ -204,3 +204,21 @@ def test_thread_steps_through_the_api_match_step_reads(http: httpx.Client, clien
         assert list(a) == list(b), "same keys in the same order"
         assert {**a, "scores": [], "reactions": {}} == {**b, "scores": [], "reactions": {}}
     assert annotated["steps"][4]["reactions"] == {"👍": ["u1"]}
+
+
+def test_annotations_of_one_thread_leave_another_plain(http: httpx.Client) -> None:
+    """Whether a thread has reactions or scores is asked of the project first: another thread's
+    annotations make the question per thread, and each thread still gets exactly its own."""
+    first, second = (http.post("/v1/threads", json={}).json()["id"] for _ in range(2))
+    for tid in (first, second):
+        assert http.post("/v1/steps/batch", json={"steps": _steps(tid)}).status_code < 300
+    score = {"step_id": f"{first}-llm", "name": "quality", "type": "HUMAN", "value": 0.5}
+    assert http.post("/v1/scores", json=score).status_code == 201
+    reaction = {"emoji": "👍", "user_id": "u1"}
+    assert http.post(f"/v1/steps/{first}-user/reactions", json=reaction).status_code == 200
+    plain = http.get(f"/v1/threads/{second}").json()
+    assert plain["scores"] == [] and all(s["reactions"] == {} for s in plain["steps"])
+    assert http.post(f"/v1/steps/{second}-run/reactions", json=reaction).status_code == 200
+    marked = http.get(f"/v1/threads/{second}").json()
+    assert [s["reactions"] for s in marked["steps"] if s["reactions"]] == [{"👍": ["u1"]}]
+    assert marked["scores"] == []
