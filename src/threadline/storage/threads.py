@@ -291,16 +291,16 @@ def update(
     merge_metadata: bool = False,
 ) -> dict[str, Any]:
     """Apply the fields present in ``changes``; ``merge_metadata`` merges shallowly instead."""
-    row = conn.execute(
-        sa.select(threads.c.metadata, threads.c.created_at).where(_where_id(project_id, thread_id))
-    ).first()
-    if row is None:
+    ids = {"project_id": project_id, "id": thread_id}
+    found = _INDEXED.rows(conn, ids)
+    if not found:
         raise NotFound(f"thread {thread_id!r} not found")
+    row = found[0]
     values: dict[str, Any] = {k: changes[k] for k in _UPDATABLE if k in changes}
     if "metadata" in values:
         meta = values["metadata"] or {}
         if merge_metadata:
-            meta = {**(row._mapping["metadata"] or {}), **meta}
+            meta = {**(row["metadata"] or {}), **meta}
         values["metadata"] = meta
     if "tags" in values:
         values["tags"] = values["tags"] or []
@@ -309,19 +309,44 @@ def update(
     if "participant_identifier" in changes or "participant_id" in changes:
         values["participant_id"] = _resolve_participant(conn, project_id, changes)
     values["updated_at"] = utcnow()
-    conn.execute(threads.update().where(_where_id(project_id, thread_id)).values(**values))
+    params = {**raw.row_params(conn, threads, values), "p_project": project_id, "p_id": thread_id}
+    raw.execute(conn, _update_statement(tuple(values)), params)
     if "metadata" in values:
         _index_metadata(
             conn,
             project_id,
             thread_id,
             values["metadata"],
-            created_at=row._mapping["created_at"],
-            previous=row._mapping["metadata"] or {},
+            created_at=row["created_at"],
+            previous=row["metadata"] or {},
         )
     if "platforms" in values:
         message_store.index_thread_platforms(conn, project_id, thread_id, values["platforms"])
     return get(conn, project_id, thread_id, include_steps=False)
+
+
+#: what ``update`` needs of the thread as it was: its metadata and creation time
+_INDEXED = raw.Reader(
+    sa.select(threads.c.metadata, threads.c.created_at).where(
+        threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("id")
+    )
+)
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """An UPDATE of exactly ``columns`` of one thread, built once per set of columns."""
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        stmt = _UPDATES[columns] = (
+            threads.update()
+            .where(
+                threads.c.project_id == sa.bindparam("p_project"),
+                threads.c.id == sa.bindparam("p_id"),
+            )
+            .values({c: sa.bindparam(c) for c in columns})
+        )
+    return stmt
 
 
 def upsert(
