@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from threadline import Client, ConflictError, NotFoundError, UnprocessableEntityError
@@ -152,3 +153,26 @@ def test_unicode_and_large_payloads(client: Client) -> None:
     step = client.steps.create(thread_id="u", type="user_message", output=big, name="名前")
     got = client.steps.get(step.id)
     assert got.output == big and got.name == "名前"
+
+
+def test_a_created_step_is_answered_as_a_read_of_it_answers(http: httpx.Client) -> None:
+    """POST /v1/steps answers the step as GET /v1/steps/{id} does (same keys, same values),
+    and the step's existing thread counts as updated."""
+    thread = http.post("/v1/threads", json={}).json()
+    body = {
+        "thread_id": thread["id"],
+        "type": "assistant_message",
+        "name": "bot",
+        "output": {"content": "hello", "n": 1.5},
+        "metadata": {"k": [1, 2]},
+        "tags": ["x"],
+        "start_time": "2025-01-01T00:00:00.25Z",
+        "platforms": {"slack": {"ts": "1.2"}},
+    }
+    created = http.post("/v1/steps", json=body)
+    assert created.status_code == 201, created.text
+    read = http.get(f"/v1/steps/{created.json()['id']}")
+    assert created.json() == read.json()
+    assert list(created.json()) == list(read.json())
+    later = http.get(f"/v1/threads/{thread['id']}").json()
+    assert later["updated_at"] > thread["updated_at"]
