@@ -176,7 +176,7 @@ class Service:
         return await self.db.write(steps.create, project_id, _step_values(body), quick=True)
 
     async def get_step(self, project_id: str, step_id: str) -> dict[str, Any]:
-        return self._signed(await self.db.read(steps.get, project_id, step_id))
+        return self._signed(await self.db.read(steps.get, project_id, step_id, quick=True))
 
     async def update_step(
         self, project_id: str, step_id: str, body: t.StepUpdate

@@ -31,6 +31,33 @@ def annotate_steps(conn: Connection, project_id: str, steps: Sequence[dict[str, 
         step["attachments"] = by_file.get(step["id"], [])
 
 
+def step_present_columns() -> list[Any]:
+    """Columns of a single-step read (``steps`` in its FROM) telling whether the step has
+    reactions, scores, attachments: each kind's query runs only when it has some."""
+    ids = (steps_table.c.project_id, steps_table.c.id)
+
+    def has(table: Any) -> Any:
+        query: Any = sa.select(sa.literal_column("1")).where(
+            table.c.project_id == ids[0], table.c.step_id == ids[1]
+        )
+        return query.exists()
+
+    return [
+        has(step_reactions).label("has_reactions"),
+        has(scores_table).label("has_scores"),
+        has(attachments_table).label("has_attachments"),
+    ]
+
+
+def annotate_step(conn: Connection, project_id: str, step: dict[str, Any], has: Present) -> None:
+    """``annotate_steps`` for one step, skipping the kinds it is known not to have."""
+    ids = [step["id"]]
+    step["scores"] = scores.for_steps(conn, project_id, ids).get(ids[0], []) if has.scores else []
+    step["attachments"] = (
+        attachments.for_steps(conn, project_id, ids).get(ids[0], []) if has.attachments else []
+    )
+
+
 @dataclass(frozen=True)
 class Present:
     """Which kinds of annotations a thread has (when known, their queries can be skipped)."""

@@ -169,6 +169,21 @@ _TOUCH_THREAD = (
     .values({threads.c.updated_at: sa.bindparam("p_now")})
 )
 _INSERTS: dict[tuple[str, ...], Any] = {}
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
+def _update_statement(columns: tuple[str, ...]) -> Any:
+    """An UPDATE of exactly ``columns`` of one step, built once per set of columns."""
+    stmt = _UPDATES.get(columns)
+    if stmt is None:
+        stmt = _UPDATES[columns] = (
+            steps.update()
+            .where(
+                steps.c.project_id == sa.bindparam("p_project"), steps.c.id == sa.bindparam("p_id")
+            )
+            .values({c: sa.bindparam(c) for c in columns})
+        )
+    return stmt
 
 
 def _insert_statement(columns: tuple[str, ...]) -> Any:
@@ -179,26 +194,49 @@ def _insert_statement(columns: tuple[str, ...]) -> Any:
 
 
 def get(conn: Connection, project_id: str, step_id: str) -> dict[str, Any]:
-    row = conn.execute(_SELECT.where(_where_id(project_id, step_id))).first()
-    if row is None:
+    """One step with its reactions, scores and attachments (queried only when it has some)."""
+    found = _BY_ID_PRESENT.rows(conn, {"project_id": project_id, "id": step_id})
+    if not found:
         raise NotFound(f"step {step_id!r} not found")
-    step = to_wire(row)
-    messages.attach_reactions(conn, project_id, [step])
-    attached.annotate_steps(conn, project_id, [step])
+    row = found[0]
+    step = _wire(row)
+    if row["has_reactions"]:
+        messages.attach_reactions(conn, project_id, [step])
+    has = attached.Present(
+        reactions=bool(row["has_reactions"]),
+        scores=bool(row["has_scores"]),
+        attachments=bool(row["has_attachments"]),
+    )
+    attached.annotate_step(conn, project_id, step, has)
     return step
+
+
+_BY_ID_PRESENT = raw.Reader(
+    _SELECT.where(
+        steps.c.project_id == sa.bindparam("project_id"), steps.c.id == sa.bindparam("id")
+    ).add_columns(*attached.step_present_columns())
+)
 
 
 def update(
     conn: Connection, project_id: str, step_id: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
-    if conn.execute(sa.select(steps.c.id).where(_where_id(project_id, step_id))).first() is None:
+    ids = {"project_id": project_id, "id": step_id}
+    if not raw.fetchall(conn, _STEP_EXISTS, ids):
         raise NotFound(f"step {step_id!r} not found")
     values = _normalise(changes)
-    if values.get("thread_id"):
-        ensure_threads(conn, project_id, {values["thread_id"]: values.get("environment")})
-        _touch_threads(conn, project_id, [values["thread_id"]])
+    thread_id = values.get("thread_id")
+    if thread_id:
+        touch = {
+            "p_project": project_id,
+            "p_id": thread_id,
+            "p_now": raw.time_param(conn, utcnow()),
+        }
+        if not raw.execute(conn, _TOUCH_THREAD, touch).rowcount:
+            ensure_threads(conn, project_id, {thread_id: values.get("environment")})
     if values:
-        conn.execute(steps.update().where(_where_id(project_id, step_id)).values(**values))
+        params = {**raw.row_params(conn, steps, values), "p_project": project_id, "p_id": step_id}
+        raw.execute(conn, _update_statement(tuple(values)), params)
     if "platforms" in values:
         messages.index_step_platforms(conn, project_id, {step_id: values["platforms"]})
     return get(conn, project_id, step_id)
