@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
+from tests.conftest import Tenant
 from threadline import Client, ConflictError, NotFoundError, UnprocessableEntityError
 from threadline.client.types import Generation
+from threadline.core.filters import Condition, equals
+from threadline.storage import attachments, messages, scores, steps
+from threadline.storage.database import Database
+from threadline.storage.pagination import PageRequest
 
 
 def test_step_crud(client: Client) -> None:
@@ -176,3 +183,48 @@ def test_a_created_step_is_answered_as_a_read_of_it_answers(http: httpx.Client) 
     assert list(created.json()) == list(read.json())
     later = http.get(f"/v1/threads/{thread['id']}").json()
     assert later["updated_at"] > thread["updated_at"]
+
+
+async def test_one_threads_steps_page_as_the_general_search_pages_it(
+    db: Database, tenant: Tenant
+) -> None:
+    """The prepared one-thread list (steps.one_thread) answers every page exactly as the
+    general search does (the extra condition below forces that path)."""
+    project = tenant.project_id
+
+    def seed(conn: Any) -> str:
+        rows = [
+            {"id": f"s{i}", "thread_id": "t1", "type": "user_message", "metadata": {"i": i}}
+            for i in range(7)
+        ]
+        steps.upsert_batch(conn, project, rows)
+        steps.upsert_batch(conn, project, [{"id": "other", "thread_id": "t2", "type": "run"}])
+        reactions = {"s2": {"👍": ["u1"]}}
+        messages.replace_reactions(conn, project, reactions)
+        score = {"step_id": "s3", "name": "q", "type": "HUMAN", "value": 1.0, "tags": []}
+        scores.create_many(conn, project, [score])
+        attachments.create(conn, project, {"step_id": "s4", "name": "a.txt", "metadata": {}})
+        return "t1"
+
+    thread_id = await db.write(seed)
+    one = [equals("threadId", thread_id)]
+    general = [*one, Condition("type", "string", "neq", "no-such-type")]
+    assert steps.one_thread(one, PageRequest()) == thread_id
+    assert steps.one_thread(general, PageRequest()) is None
+    for page in (
+        PageRequest(limit=3),
+        PageRequest(limit=3, offset=3),
+        PageRequest(limit=3, offset=6),
+        PageRequest(limit=3, offset=9),
+        PageRequest(limit=4, descending=False, offset=2),
+        PageRequest(first=20, include_total=False),
+    ):
+        fast = await db.read(steps.search, project, one, page)
+        slow = await db.read(steps.search, project, general, page)
+        assert fast == slow, page
+    first = await db.read(steps.search, project, one, PageRequest(limit=10))
+    assert [s["id"] for s in first["data"]][:1] == ["s6"] and first["total_count"] == 7
+    assert {s["id"]: s["reactions"] for s in first["data"]}["s2"] == {"👍": ["u1"]}
+    by_id = {s["id"]: s for s in first["data"]}
+    assert [x["name"] for x in by_id["s3"]["scores"]] == ["q"]
+    assert [x["name"] for x in by_id["s4"]["attachments"]] == ["a.txt"]

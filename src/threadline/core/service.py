@@ -198,7 +198,10 @@ class Service:
         if q.type is not None:
             conditions.append(Condition("type", "string", "eq", q.type))
         page = _page(q)
-        return self._signed(await self.db.read(steps.search, project_id, conditions, page))
+        quick = steps.one_thread(conditions, page) is not None  # prepared, one page
+        return self._signed(
+            await self.db.read(steps.search, project_id, conditions, page, quick=quick)
+        )
 
     # --- participants ------------------------------------------------------------------------
 

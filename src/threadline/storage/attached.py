@@ -19,13 +19,21 @@ from threadline.storage.schema import step_reactions
 from threadline.storage.schema import steps as steps_table
 
 
-def annotate_steps(conn: Connection, project_id: str, steps: Sequence[dict[str, Any]]) -> None:
-    """Set ``scores`` and ``attachments`` on each step dict (in place)."""
+def annotate_steps(
+    conn: Connection,
+    project_id: str,
+    steps: Sequence[dict[str, Any]],
+    *,
+    with_scores: bool = True,
+    with_attachments: bool = True,
+) -> None:
+    """Set ``scores`` and ``attachments`` on each step dict (in place); ``with_...=False``: the
+    caller knows they have none of that kind."""
     if not steps:
         return
     ids = [s["id"] for s in steps]
-    by_score = scores.for_steps(conn, project_id, ids)
-    by_file = attachments.for_steps(conn, project_id, ids)
+    by_score = scores.for_steps(conn, project_id, ids) if with_scores else {}
+    by_file = attachments.for_steps(conn, project_id, ids) if with_attachments else {}
     for step in steps:
         step["scores"] = by_score.get(step["id"], [])
         step["attachments"] = by_file.get(step["id"], [])
@@ -99,6 +107,20 @@ def present_columns(project_id: Any, thread_id: Any) -> list[Any]:
         _if_any(any_scores, found_scores).label("has_scores"),
         files.exists().label("has_attachments"),
     ]
+
+
+def step_attachments_present(project_id: Any, thread_id: Any) -> Any:
+    """Whether any step of the thread has attachments (its own attachments aside)."""
+    of_thread = sa.select(steps_table.c.id).where(
+        steps_table.c.project_id == project_id, steps_table.c.thread_id == thread_id
+    )
+    any_files: Any = sa.select(sa.literal_column("1")).where(
+        attachments_table.c.project_id == project_id, attachments_table.c.step_id.is_not(None)
+    )
+    files: Any = sa.select(sa.literal_column("1")).where(
+        attachments_table.c.project_id == project_id, attachments_table.c.step_id.in_(of_thread)
+    )
+    return _if_any(any_files, files).label("has_step_attachments")
 
 
 def _if_any(project_has: Any, thread_has: Any) -> Any:

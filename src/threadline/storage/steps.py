@@ -17,7 +17,13 @@ from threadline.storage import attached, json_rows, messages, raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import insert
 from threadline.storage.filtering import compile_conditions
-from threadline.storage.pagination import PageRequest, chunks, count_of, paginate
+from threadline.storage.pagination import (
+    PageRequest,
+    chunks,
+    count_of,
+    offset_page_info,
+    paginate,
+)
 from threadline.storage.schema import steps, threads
 
 FIELDS = (
@@ -373,9 +379,84 @@ def unannotated_of_thread_json(conn: Connection, project_id: str, thread_id: str
     return orjson.Fragment("[" + ",".join([row[0][:-1] + _UNANNOTATED for row in rows]) + "]")
 
 
+def one_thread(conditions: Sequence[Condition], page: PageRequest) -> str | None:
+    """The thread id when a search is a first or offset page of one thread's steps (a chat
+    UI's list, answered by prepared statements), else None."""
+    if len(conditions) != 1 or page.after is not None or page.before is not None:
+        return None
+    cond = conditions[0]
+    if cond.field != "threadId" or cond.operator != "eq" or cond.path:
+        return None
+    return cond.value if isinstance(cond.value, str) else None
+
+
+def _thread_page(
+    conn: Connection, project_id: str, thread_id: str, page: PageRequest
+) -> dict[str, Any]:
+    """``search`` for :func:`one_thread`'s shape (building the general query cost ~1.7 ms)."""
+    offset = page.offset or 0
+    params = {"project_id": project_id, "thread_id": thread_id}
+    paged = {**params, "limit": page.size + 1, "offset": offset}
+    rows = _THREAD_PAGE[page.descending].rows(conn, paged)
+    more = len(rows) > page.size
+    data = [_wire(row) for row in rows[: page.size]]
+    total = None
+    if page.include_total:
+        if not more and (offset == 0 or data):  # this page holds the last step
+            total = offset + len(data)
+        else:
+            total = int(raw.fetchall(conn, _THREAD_COUNT, params)[0][0])
+    if data:
+        has_reactions, has_scores, has_files = raw.fetchall(conn, _THREAD_PRESENT, params)[0]
+        if has_reactions:
+            messages.attach_reactions(conn, project_id, data)
+        attached.annotate_steps(
+            conn,
+            project_id,
+            data,
+            with_scores=bool(has_scores),
+            with_attachments=bool(has_files),
+        )
+    return {
+        "data": data,
+        "page_info": offset_page_info(data, more, page, "created_at"),
+        "total_count": total,
+    }
+
+
+_OF_THREAD_WHERE = (
+    steps.c.project_id == sa.bindparam("project_id"),
+    steps.c.thread_id == sa.bindparam("thread_id"),
+)
+_THREAD_PAGE = {
+    descending: raw.Reader(
+        _SELECT.where(*_OF_THREAD_WHERE)
+        .order_by(
+            *(
+                (steps.c.created_at.desc(), steps.c.id.desc())
+                if descending
+                else (steps.c.created_at.asc(), steps.c.id.asc())
+            )
+        )
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    for descending in (True, False)
+}
+_THREAD_COUNT = sa.select(sa.func.count()).select_from(steps).where(*_OF_THREAD_WHERE)
+#: whether any step of the thread has reactions / scores / attachments (else no query for them)
+_THREAD_PRESENT = sa.select(
+    *attached.present_columns(sa.bindparam("project_id"), sa.bindparam("thread_id"))[:2],
+    attached.step_attachments_present(sa.bindparam("project_id"), sa.bindparam("thread_id")),
+)
+
+
 def search(
     conn: Connection, project_id: str, conditions: Sequence[Condition], page: PageRequest
 ) -> dict[str, Any]:
+    thread_id = one_thread(conditions, page)
+    if thread_id is not None:
+        return _thread_page(conn, project_id, thread_id, page)
     where = [
         steps.c.project_id == project_id,
         *compile_conditions("steps", conditions, conn.dialect.name),
