@@ -55,7 +55,9 @@ class Evaluation:
     # --- scores ------------------------------------------------------------------------------
 
     async def create_score(self, project_id: str, body: t.ScoreCreate) -> dict[str, Any]:
-        created = await self.db.write(scores.create_many, project_id, [score_values(body)])
+        created = await self.db.write(
+            scores.create_many, project_id, [score_values(body)], quick=True
+        )
         return created[0]
 
     async def create_scores(self, project_id: str, body: t.ScoreBatch) -> list[dict[str, Any]]:

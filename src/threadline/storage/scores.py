@@ -49,11 +49,25 @@ def _where_id(project_id: str, score_id: str) -> Any:
 
 
 def _existing(conn: Connection, table: sa.Table, project_id: str, ids: set[str]) -> set[str]:
+    if len(ids) == 1:  # a single score's checks: prepared (building the IN query cost more)
+        (one,) = ids
+        found_one = raw.fetchall(
+            conn, _ONE_EXISTS[table.name], {"project_id": project_id, "id": one}
+        )
+        return {one} if found_one else set()
     found: set[str] = set()
     for part in chunks(sorted(ids), 500):
         query = sa.select(table.c.id).where(table.c.project_id == project_id, table.c.id.in_(part))
         found.update(conn.execute(query).scalars())
     return found
+
+
+_ONE_EXISTS = {
+    table.name: sa.select(table.c.id).where(
+        table.c.project_id == sa.bindparam("project_id"), table.c.id == sa.bindparam("id")
+    )
+    for table in (steps, experiment_items, scores)
+}
 
 
 def _check_targets(conn: Connection, project_id: str, items: Sequence[dict[str, Any]]) -> None:
@@ -112,8 +126,14 @@ def create_many(
             query = _SELECT.where(scores.c.project_id == project_id, scores.c.id.in_(part))
             stored.update({row._mapping["id"]: to_wire(row) for row in conn.execute(query)})
         return [stored[i] for i in ids]
-    conn.execute(scores.insert(), rows)
+    if len(rows) == 1:
+        raw.execute(conn, _INSERT_ONE, raw.row_params(conn, scores, rows[0]))
+    else:
+        conn.execute(scores.insert(), rows)
     return [{k: v for k, v in row.items() if k != "project_id"} for row in rows]
+
+
+_INSERT_ONE = raw.insert(scores, ("project_id", "id", "created_at", "updated_at", *FIELDS))
 
 
 def get(conn: Connection, project_id: str, score_id: str) -> dict[str, Any]:
