@@ -10,7 +10,7 @@ the SQL is still written once for both databases; only the values cross in drive
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -96,6 +96,50 @@ def fetchall(conn: Connection, stmt: Any, params: Mapping[str, Any] | None = Non
 def insert(table: sa.Table, columns: Sequence[str]) -> Any:
     """An INSERT of exactly ``columns`` (each a parameter of the same name)."""
     return table.insert().values({c: sa.bindparam(c) for c in columns})
+
+
+# Statements whose columns vary by request, built once per shape: a statement built per call
+# would be compiled again, and kept alive by ``_keep``, every time.
+_shapes: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _shape(kind: str, table: sa.Table, columns: tuple[str, ...], build: Any) -> Any:
+    key = (kind, table.name, columns)
+    stmt = _shapes.get(key)
+    if stmt is None:
+        stmt = _shapes[key] = build()
+    return stmt
+
+
+def insert_of(table: sa.Table, columns: Iterable[str]) -> Any:
+    """:func:`insert`, built once per table and columns (a row dict gives its keys)."""
+    cols = tuple(columns)
+    return _shape("insert", table, cols, lambda: insert(table, cols))
+
+
+def update_of(table: sa.Table, columns: Iterable[str]) -> Any:
+    """An UPDATE of exactly ``columns`` of the row ``project_id = :p_project AND id = :p_id``,
+    built once per table and columns."""
+    cols = tuple(columns)
+
+    def build() -> Any:
+        where = (
+            table.c.project_id == sa.bindparam("p_project"),
+            table.c.id == sa.bindparam("p_id"),
+        )
+        return table.update().where(*where).values({c: sa.bindparam(c) for c in cols})
+
+    return _shape("update", table, cols, build)
+
+
+def exists_of(table: sa.Table) -> Any:
+    """``SELECT id`` of the row ``project_id = :project_id AND id = :id`` (empty if none)."""
+
+    def build() -> Any:
+        where = (table.c.project_id == sa.bindparam("project_id"), table.c.id == sa.bindparam("id"))
+        return sa.select(table.c.id).where(*where)
+
+    return _shape("exists", table, (), build)
 
 
 # --- values in driver form ---------------------------------------------------------------------

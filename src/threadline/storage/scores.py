@@ -51,23 +51,13 @@ def _where_id(project_id: str, score_id: str) -> Any:
 def _existing(conn: Connection, table: sa.Table, project_id: str, ids: set[str]) -> set[str]:
     if len(ids) == 1:  # a single score's checks: prepared (building the IN query cost more)
         (one,) = ids
-        found_one = raw.fetchall(
-            conn, _ONE_EXISTS[table.name], {"project_id": project_id, "id": one}
-        )
+        found_one = raw.fetchall(conn, raw.exists_of(table), {"project_id": project_id, "id": one})
         return {one} if found_one else set()
     found: set[str] = set()
     for part in chunks(sorted(ids), 500):
         query = sa.select(table.c.id).where(table.c.project_id == project_id, table.c.id.in_(part))
         found.update(conn.execute(query).scalars())
     return found
-
-
-_ONE_EXISTS = {
-    table.name: sa.select(table.c.id).where(
-        table.c.project_id == sa.bindparam("project_id"), table.c.id == sa.bindparam("id")
-    )
-    for table in (steps, experiment_items, scores)
-}
 
 
 def _check_targets(conn: Connection, project_id: str, items: Sequence[dict[str, Any]]) -> None:

@@ -116,8 +116,8 @@ def _index_metadata(
     gone = sorted(old.difference(terms))
     new = [t for t in terms if t not in old]
     key = {"project_id": project_id, "created_at": created, "thread_id": thread_id}
-    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in gone])
-    raw.executemany(conn, _INSERT_TERMS, [{**key, "term": t} for t in new])
+    raw.executemany(conn, TERM_DELETE, [{**key, "term": t} for t in gone])
+    raw.executemany(conn, TERM_INSERT, [{**key, "term": t} for t in new])
 
 
 def _unindex_metadata(
@@ -132,16 +132,17 @@ def _unindex_metadata(
         "thread_id": thread_id,
     }
     terms = row_terms(meta)
-    raw.executemany(conn, _DELETE_TERM, [{**key, "term": t} for t in terms])
+    raw.executemany(conn, TERM_DELETE, [{**key, "term": t} for t in terms])
 
 
-_DELETE_TERM = thread_metadata_terms.delete().where(
+#: one term row of the index, deleted or inserted by its whole key (also used by imports)
+TERM_DELETE = thread_metadata_terms.delete().where(
     thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
     thread_metadata_terms.c.term == sa.bindparam("term"),
     thread_metadata_terms.c.created_at == sa.bindparam("created_at"),
     thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
 )
-_INSERT_TERMS = raw.insert(thread_metadata_terms, ("project_id", "term", "created_at", "thread_id"))
+TERM_INSERT = raw.insert(thread_metadata_terms, ("project_id", "term", "created_at", "thread_id"))
 
 
 def _resolve_participant(conn: Connection, project_id: str, data: dict[str, Any]) -> Any:
@@ -191,7 +192,7 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
         **{k: data[k] for k in STATE_COLUMNS if k in data},
     }
     try:
-        raw.execute(conn, _insert_statement(tuple(row)), raw.row_params(conn, threads, row))
+        raw.execute(conn, raw.insert_of(threads, row), raw.row_params(conn, threads, row))
     except sa.exc.IntegrityError:
         raise Conflict(f"thread {thread_id!r} exists", field="id") from None
     _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
@@ -200,16 +201,6 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
             conn, project_id, thread_id, data["platforms"], replace=False
         )
     return row
-
-
-_INSERTS: dict[tuple[str, ...], Any] = {}
-
-
-def _insert_statement(columns: tuple[str, ...]) -> Any:
-    stmt = _INSERTS.get(columns)
-    if stmt is None:
-        stmt = _INSERTS[columns] = raw.insert(threads, columns)
-    return stmt
 
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -310,7 +301,7 @@ def update(
         values["participant_id"] = _resolve_participant(conn, project_id, changes)
     values["updated_at"] = utcnow()
     params = {**raw.row_params(conn, threads, values), "p_project": project_id, "p_id": thread_id}
-    raw.execute(conn, _update_statement(tuple(values)), params)
+    raw.execute(conn, raw.update_of(threads, values), params)
     if "metadata" in values:
         _index_metadata(
             conn,
@@ -331,22 +322,6 @@ _INDEXED = raw.Reader(
         threads.c.project_id == sa.bindparam("project_id"), threads.c.id == sa.bindparam("id")
     )
 )
-_UPDATES: dict[tuple[str, ...], Any] = {}
-
-
-def _update_statement(columns: tuple[str, ...]) -> Any:
-    """An UPDATE of exactly ``columns`` of one thread, built once per set of columns."""
-    stmt = _UPDATES.get(columns)
-    if stmt is None:
-        stmt = _UPDATES[columns] = (
-            threads.update()
-            .where(
-                threads.c.project_id == sa.bindparam("p_project"),
-                threads.c.id == sa.bindparam("p_id"),
-            )
-            .values({c: sa.bindparam(c) for c in columns})
-        )
-    return stmt
 
 
 def upsert(

@@ -31,11 +31,12 @@ from threadline.core.timeutil import parse_timestamp, utcnow
 from threadline.storage import attached, pending_terms, raw
 from threadline.storage import messages as message_store
 from threadline.storage import steps as step_store
+from threadline.storage import threads as thread_store
 from threadline.storage.columns import UTCDateTime
 from threadline.storage.dialect import upsert
 from threadline.storage.metadata_index import row_terms
 from threadline.storage.pagination import chunks
-from threadline.storage.schema import participants, steps, thread_metadata_terms, threads
+from threadline.storage.schema import participants, steps, threads
 
 PAGE_SIZE = 200
 """Threads per export page (one read each)."""
@@ -598,7 +599,6 @@ def _reindex_metadata(
     if not changed:
         return
     pending_terms.require_merged(conn)  # every old term is then in the index
-    key = ("project_id", "term", "created_at", "thread_id")
     gone: list[dict[str, Any]] = []
     new: list[dict[str, Any]] = []
     for thread_id, (stored, values) in changed.items():
@@ -610,16 +610,8 @@ def _reindex_metadata(
         created = raw.time_param(conn, values["created_at"])
         for term in row_terms(values["metadata"] or {}):
             new.append({**ids, "term": term, "created_at": created})
-    raw.executemany(conn, _DELETE_TERM, gone)
-    raw.executemany(conn, raw.insert(thread_metadata_terms, key), new)
-
-
-_DELETE_TERM = thread_metadata_terms.delete().where(
-    thread_metadata_terms.c.project_id == sa.bindparam("project_id"),
-    thread_metadata_terms.c.term == sa.bindparam("term"),
-    thread_metadata_terms.c.created_at == sa.bindparam("created_at"),
-    thread_metadata_terms.c.thread_id == sa.bindparam("thread_id"),
-)
+    raw.executemany(conn, thread_store.TERM_DELETE, gone)
+    raw.executemany(conn, thread_store.TERM_INSERT, new)
 
 
 def analyze(conn: Connection) -> None:
