@@ -6,11 +6,18 @@ SQLite database, seeds it through the storage layer (threads with ``{"user_id", 
 one server process, and measures each operation for ``--duration`` seconds at ``--concurrency``
 with the load generator in ``_load.py`` (langgraph-sdk's own httpx client tops out near 650
 req/s here, whatever the server, so the bodies it sends are replayed with aiohttp instead).
-It prints the table with LangGraph's reference figures beside it.
+It prints the table with LangGraph's reference figures beside it: the ones recorded in issue 3,
+or, with ``--reference-url``, figures measured in the same run on a reference server started as
+``../shared/reference/langgraph-reference-server.md`` says (a fresh ``langgraph dev``). The
+reference is then topped up through its API to each size up to ``--reference-max`` (its threads
+carry ``graph_id`` ``echo``, a graph of that project with the same ``messages`` reducer) and
+measured with the same requests, so that both columns come from the same machine and minute.
 
     .venv/bin/python bench/langgraph.py
     .venv/bin/python bench/langgraph.py --sizes 2000,20000,200000 --duration 5
     .venv/bin/python bench/langgraph.py --sizes 2000 --ops get,search --duration 2
+    .venv/bin/python bench/langgraph.py --reference-url http://127.0.0.1:28124 \
+        --reference-pid "$(cat $REF/server.pid)"
 
 Read rows run before write rows, so that every read sees exactly N threads; the table keeps
 the reference's order.
@@ -59,17 +66,18 @@ REFERENCE = {
     "get_history": 703,
 }
 REFERENCE_SEARCH_20K = 25
+REFERENCE_GRAPH = "echo"  # a graph of ../shared/reference/langgraph-reference/langgraph.json
 ORDER = list(REFERENCE)
 READS = ("get", "search", "count", "get_state", "get_history")
 WRITES = ("update", "update_state", "create")
 
 
-def metadata(rng: random.Random, n: int) -> dict[str, Any]:
+def metadata(rng: random.Random, n: int, graph: str = "agent") -> dict[str, Any]:
     return {
         "user_id": f"u{rng.randrange(USERS)}",
         "channel": rng.choice(CHANNELS),
         "n": n,
-        "graph_id": "agent",
+        "graph_id": graph,
     }
 
 
@@ -130,7 +138,7 @@ def _uuid(rng: random.Random) -> Any:
 
 
 def factories(
-    ids: list[str], state_ids: list[str], seed: int
+    ids: list[str], state_ids: list[str], seed: int, graph: str = "agent"
 ) -> dict[str, Callable[[int], Request]]:
     """The request each operation sends, as langgraph-sdk 0.4.14 encodes it."""
     rng = random.Random(seed)
@@ -140,7 +148,7 @@ def factories(
         return orjson.dumps(data)
 
     def create(i: int) -> Request:
-        meta = {"user_id": f"u{rng.randrange(USERS)}", "channel": "web", "graph_id": "agent"}
+        meta = {"user_id": f"u{rng.randrange(USERS)}", "channel": "web", "graph_id": graph}
         return Request("POST", "/threads", body({"metadata": meta}))
 
     def get(i: int) -> Request:
@@ -162,7 +170,7 @@ def factories(
         return Request(
             "POST",
             f"/threads/{pick(state_ids)}/state",
-            body({"values": values, "as_node": "agent"}),
+            body({"values": values, "as_node": graph}),
         )
 
     def get_state(i: int) -> Request:
@@ -186,7 +194,7 @@ def factories(
 async def measure(
     gen: LoadGenerator,
     factory: Callable[[int], Request],
-    pid: int,
+    pid: int | None,
     *,
     duration: float,
     warmup: float,
@@ -202,7 +210,7 @@ async def measure(
     return result, server_cpu, machine
 
 
-async def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
+async def run_size(size: int, args: argparse.Namespace) -> Rows:
     api_key = "bench-" + secrets.token_hex(16)
     data_dir = Path(tempfile.mkdtemp(prefix=f"tl-lg-bench-{size}-"))
     try:
@@ -212,47 +220,102 @@ async def run_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
         server = LocalServer(data_dir, None, api_key, {"THREADLINE_LANGGRAPH_REDUCERS": REDUCERS})
         await server.start()
         assert server.process is not None
-        pid = server.process.pid
         try:
             headers = {"x-api-key": api_key, "user-agent": "langgraph-sdk-py/0.4.14"}
-            async with LoadGenerator(server.url, headers=headers) as gen:
-                ceiling, _, _ = await measure(
-                    gen,
-                    lambda i: Request("GET", "/livez"),
-                    pid,
-                    duration=min(args.duration, 3),
-                    warmup=0.5,
-                    concurrency=args.concurrency,
-                )
-                make = factories(ids, state_ids, size)
-                rows: dict[str, tuple[LoadResult, float, float]] = {}
-                for op in (*READS, *WRITES):
-                    if op in args.ops:
-                        rows[op] = await measure(
-                            gen,
-                            make[op],
-                            pid,
-                            duration=args.duration,
-                            warmup=args.warmup,
-                            concurrency=args.concurrency,
-                        )
-            print_table(size, ceiling, rows, os.getloadavg()[0])
-            return {op: r[0].ops_per_s for op, r in rows.items()}
+            return await measure_all(
+                server.url, headers, server.process.pid, factories(ids, state_ids, size), args
+            )
         finally:
             server.stop()
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def print_table(
-    size: int,
-    ceiling: LoadResult,
-    rows: dict[str, tuple[LoadResult, float, float]],
-    load: float,
-) -> None:
+Rows = dict[str, tuple[LoadResult, float, float]]
+
+
+async def measure_all(
+    url: str,
+    headers: dict[str, str],
+    pid: int | None,
+    make: dict[str, Callable[[int], Request]],
+    args: argparse.Namespace,
+    ceiling_path: str = "/livez",
+) -> Rows:
+    """The load generator's ceiling on a trivial path (``ceiling`` row), then every operation."""
+    async with LoadGenerator(url, headers=headers) as gen:
+        rows: Rows = {
+            "ceiling": await measure(
+                gen,
+                lambda i: Request("GET", ceiling_path),
+                pid,
+                duration=min(args.duration, 3),
+                warmup=0.5,
+                concurrency=args.concurrency,
+            )
+        }
+        for op in (*READS, *WRITES):
+            if op in args.ops:
+                rows[op] = await measure(
+                    gen,
+                    make[op],
+                    pid,
+                    duration=args.duration,
+                    warmup=args.warmup,
+                    concurrency=args.concurrency,
+                )
+    return rows
+
+
+class Reference:
+    """A running LangGraph reference server, topped up through its API to each size."""
+
+    def __init__(self, url: str, pid: int | None) -> None:
+        self.url = url
+        self.pid = pid
+        self.ids: list[str] = []
+        self.state_ids: list[str] = []
+
+    async def top_up(self, size: int, concurrency: int) -> float:
+        started = time.perf_counter()
+        rng = random.Random(size)
+        async with LoadGenerator(self.url) as gen:
+            queue = iter(range(len(self.ids), size))
+
+            async def worker() -> None:
+                for k in queue:
+                    body = orjson.dumps({"metadata": metadata(rng, k, REFERENCE_GRAPH)})
+                    _, answer = await gen.send(Request("POST", "/threads", body))
+                    self.ids.append(orjson.loads(answer)["thread_id"])
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            if not self.state_ids:
+                self.state_ids = self.ids[:STATE_THREADS]
+                for turn in range(3):
+                    turns = iter(self.state_ids)
+
+                    async def update(turn: int = turn, turns: Any = turns) -> None:
+                        for tid in turns:
+                            values = {"messages": [{"role": "user", "content": f"turn {turn}"}]}
+                            body = orjson.dumps({"values": values, "as_node": REFERENCE_GRAPH})
+                            await gen.send(Request("POST", f"/threads/{tid}/state", body))
+
+                    await asyncio.gather(*(update() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+    async def measure(self, size: int, args: argparse.Namespace) -> Rows:
+        seconds = await self.top_up(size, args.concurrency)
+        print(f"reference at {size:,} threads: topped up in {seconds:.1f} s", flush=True)
+        make = factories(self.ids, self.state_ids, size, graph=REFERENCE_GRAPH)
+        return await measure_all(self.url, {}, self.pid, make, args, ceiling_path="/ok")
+
+
+def print_table(size: int, rows: Rows, reference: Rows | None) -> None:
+    ceiling = rows["ceiling"][0]
     print(
         f"SQLite, 1 server process, concurrency 16; load generator ceiling (GET /livez): "
-        f"{ceiling.ops_per_s:,.0f}/s; 1-min load average {load:.1f} on {os.cpu_count()} cores"
+        f"{ceiling.ops_per_s:,.0f}/s; 1-min load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
     )
     header = (
         f"{'operation':<14}{'ops/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
@@ -264,21 +327,43 @@ def print_table(
         if op not in rows:
             continue
         result, server_cpu, machine = rows[op]
-        reference = REFERENCE[op] if size == 2000 else None
-        if op == "search" and size == 20000:
-            reference = REFERENCE_SEARCH_20K
-        ref_text = f"{reference:,}" if reference else "-"
-        ratio = f"{result.ops_per_s / reference:.1f}x" if reference else ""
+        ref: float | None = None
+        if reference is not None and op in reference:
+            ref = reference[op][0].ops_per_s
+        elif size == 2000:
+            ref = REFERENCE[op]
+        elif op == "search" and size == 20000:
+            ref = REFERENCE_SEARCH_20K
+        ref_text = f"{ref:,.0f}" if ref else "-"
+        ratio = f"{result.ops_per_s / ref:.1f}x" if ref else ""
         print(
             f"{op:<14}{result.ops_per_s:>9,.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}"
             f"{result.errors:>8}{server_cpu:>9.2f}{machine:>9.2f}{ref_text:>11}{ratio:>8}"
         )
         for line in result.error_summary():
             print(f"    ! {line}")
-    print(
-        "reference: LangGraph's in-memory server at 2,000 threads (search ~25/s at 20,000); "
-        "srv cpu / machine: cores busy in the server / in the whole machine"
-    )
+    if reference is not None:
+        ref_ceiling = reference["ceiling"][0]
+        print(
+            f"reference: measured now on the LangGraph server at {size:,} threads (its GET /ok: "
+            f"{ref_ceiling.ops_per_s:,.0f}/s)"
+        )
+        for op in ORDER:
+            if op in reference:
+                result, server_cpu, _ = reference[op]
+                errors = f", {result.errors} errors" if result.errors else ""
+                print(
+                    f"    {op:<14}{result.ops_per_s:>9,.0f}/s  p50 {result.p50_ms:.2f} "
+                    f"p99 {result.p99_ms:.2f} ms  srv cpu {server_cpu:.2f}{errors}"
+                )
+                for line in result.error_summary():
+                    print(f"    ! {line}")
+    else:
+        print(
+            "reference: LangGraph's in-memory server at 2,000 threads as issue 3 records it "
+            "(search ~25/s at 20,000)"
+        )
+    print("srv cpu / machine: cores busy in the server / in the whole machine")
 
 
 async def main() -> None:
@@ -288,14 +373,30 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per row")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--ops", default=",".join(ORDER), help="operations to measure")
+    parser.add_argument(
+        "--reference-url", help="a fresh LangGraph reference server to measure beside Threadline"
+    )
+    parser.add_argument("--reference-pid", type=int, help="its process id, to show its CPU")
+    parser.add_argument(
+        "--reference-max",
+        type=int,
+        default=20000,
+        help="measure the reference only up to this size (its search is a linear scan)",
+    )
     args = parser.parse_args()
     args.ops = set(args.ops.split(","))
     unknown = args.ops - set(ORDER)
     if unknown:
         raise SystemExit(f"unknown operations: {', '.join(sorted(unknown))}")
-    results = {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        results[size] = await run_size(size, args)
+    reference = Reference(args.reference_url, args.reference_pid) if args.reference_url else None
+    results: dict[int, dict[str, float]] = {}
+    for size in sorted(int(s) for s in args.sizes.split(",")):
+        rows = await run_size(size, args)
+        ref_rows = None
+        if reference is not None and size <= args.reference_max:
+            ref_rows = await reference.measure(size, args)
+        print_table(size, rows, ref_rows)
+        results[size] = {op: row[0].ops_per_s for op, row in rows.items()}
     if len(results) > 1:
         sizes = sorted(results)
         print("\nflatness: ops/s at each size relative to the smallest")
