@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -210,3 +211,26 @@ async def test_a_thread_created_without_metadata_is_found_once_it_has_some(
     )
     assert await _ids(service, tenant, {"team": team}) == [thread_id]
     assert await _count(service, tenant, {"team": team}) == 1
+
+
+async def test_a_waiting_thread_is_found_by_index_not_by_scanning_the_list(
+    tmp_path: Path,
+) -> None:
+    """Every metadata change and delete looks for the thread's pending row (SQLite only): a scan
+    of a list of up to MERGE_EVERY rows on each of them made updates slower as the list filled."""
+    db = Database.create(f"sqlite:///{tmp_path / 'plans.db'}")
+    await db.run_migrations()
+
+    def plan(conn: Any, statement: str, params: tuple[str, ...]) -> str:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+        return " ".join(str(row[-1]) for row in rows)
+
+    try:
+        for statement, params in (
+            (pending_terms._REPLACE, ("[]", "p", "t")),
+            (pending_terms._FORGET, ("p", "t")),
+        ):
+            found = await db.read(plan, statement, params)
+            assert "USING INDEX ix_thread_metadata_pending_thread" in found, found
+    finally:
+        await db.close()

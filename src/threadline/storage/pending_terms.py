@@ -18,8 +18,9 @@ The list is merged into the index in term order, in one statement:
   to writes acknowledged after the read began, which it need not see).
 
 A thread's terms are either pending or in the index, never both: a metadata change or a delete
-of a thread still pending rewrites or drops its pending row (:func:`replace`, :func:`forget`;
-the list is short, so finding the row by a scan costs less than an index kept for it).
+of a thread still pending rewrites or drops its pending row (:func:`replace`, :func:`forget`),
+found through the list's index by thread (0012: a scan of ~1,000 rows took a quarter of a
+metadata update's time).
 
 PostgreSQL writes its terms directly (its cost is the round trips, not the pages), so these
 functions do nothing there.

@@ -109,6 +109,7 @@ thread_metadata_pending = sa.Table(
     sa.Column("thread_id", ID, nullable=False),
     sa.Column("created_at", UTCDateTime()),
     sa.Column("terms", sa.Text, nullable=False),  # a JSON array of the thread's terms
+    sa.Index("ix_thread_metadata_pending_thread", "thread_id"),  # 0012_pending_by_thread
 )
 
 # SQLite: how many threads hold each term, kept exact by triggers (migration 0007_term_counts)
