@@ -2,7 +2,7 @@
 
 A 100-step thread read spent half its storage time turning columns into Python values that
 orjson only encoded again. :class:`JSONRow` is one SQL construct, compiled per dialect
-(``json_object`` on SQLite, ``json_build_object`` on PostgreSQL), that gives each row's wire
+(``json_object`` on SQLite, ``row_to_json`` on PostgreSQL), that gives each row's wire
 object as text, with the same keys, values and null handling as the Python rendering
 (``raw.Reader`` with ``wire`` + ``responses.dumps``): JSON columns embedded as JSON, timestamps
 as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (on PostgreSQL without ``.ffffff`` when it is zero, as orjson
@@ -96,5 +96,12 @@ def _sqlite(element: JSONRow, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(JSONRow, "postgresql")
 def _postgres(element: JSONRow, compiler: SQLCompiler, **kw: Any) -> str:
-    # as text: the driver would otherwise decode the json value into Python objects
-    return f"CAST(json_build_object({_pairs(compiler, element, _postgres_value, **kw)}) AS TEXT)"
+    # row_to_json of a one-row subquery, not json_build_object: PostgreSQL 15 looks up how to
+    # render each argument of json_build_object again for every row, and the same 100-step
+    # read cost it ~1.6x the CPU (measured over 50,000 rows: 11 scalar columns 166-230 vs 85-114
+    # ms, the 8 JSON columns 153 vs 94-101 ms). As text: the driver would otherwise decode it.
+    columns = ", ".join(
+        f'{_postgres_value(f, compiler.process(f.column, **kw))} AS "{f.key}"'
+        for f in element.fields
+    )
+    return f"(SELECT CAST(row_to_json(_row) AS TEXT) FROM (SELECT {columns}) AS _row)"
