@@ -13,8 +13,9 @@ from sqlalchemy.engine import Connection
 
 from tests.conftest import Tenant
 from threadline.core.errors import Conflict, NotFound
+from threadline.core.filters import metadata_containment
 from threadline.storage import threads
-from threadline.storage.database import Database, normalize_url, redact
+from threadline.storage.database import Database, OneStatementBroken, normalize_url, redact
 from threadline.storage.migrate import current_revision, head_revision
 from threadline.storage.schema import threads as threads_table
 
@@ -59,6 +60,50 @@ async def test_unique_violation_becomes_conflict(db: Database, tenant: Tenant) -
     # the writer is healthy afterwards
     await db.write(_insert_then, tenant.project_id, "after", False)
     assert await db.read(_ids, tenant.project_id) == {"dup", "after"}
+
+
+def _two_statements(conn: Connection, project_id: str, thread_id: str) -> None:
+    """An INSERT through ``raw``, then an UPDATE through SQLAlchemy: both paths are counted."""
+    threads.insert_row(conn, project_id, {"id": thread_id, "metadata": {"k": thread_id}})
+    where = (threads_table.c.project_id == project_id, threads_table.c.id == thread_id)
+    conn.execute(threads_table.update().where(*where).values(name="renamed"))
+
+
+def _names(conn: Connection, project_id: str) -> dict[str, str | None]:
+    query = sa.select(threads_table.c.id, threads_table.c.name)
+    rows = conn.execute(query.where(threads_table.c.project_id == project_id))
+    return {row[0]: row[1] for row in rows}
+
+
+async def test_a_one_statement_write_cannot_run_a_second(db: Database, tenant: Tenant) -> None:
+    """PostgreSQL runs a ``one_statement`` write without a transaction of its own, so a
+    second statement would not be atomic with the first: it is refused before it runs."""
+    project = tenant.project_id
+    if db.dialect == "postgresql":
+        with pytest.raises(OneStatementBroken):
+            await db.write(_two_statements, project, "first", one_statement=True)
+        assert await db.read(_names, project) == {"first": None}  # the first one ran alone
+    else:  # SQLite commits writes in groups and ignores the promise
+        await db.write(_two_statements, project, "first", one_statement=True)
+        assert await db.read(_names, project) == {"first": "renamed"}
+    # the connection went back to the pool in its normal state: ordinary writes still work
+    await db.write(_two_statements, project, "second")
+    assert (await db.read(_names, project))["second"] == "renamed"
+
+
+async def test_a_one_statement_create_is_all_or_nothing(db: Database, tenant: Tenant) -> None:
+    """A thread create written as one statement (its row and its metadata terms) that
+    conflicts leaves no terms behind: a search by its metadata finds only the first thread."""
+    project = tenant.project_id
+    data = {"id": "taken", "metadata": {"team": "a"}}
+    assert threads.one_statement_create(data)
+    await db.write(threads.create, project, data, one_statement=True)
+    clash = {"id": "taken", "metadata": {"team": "b"}}
+    with pytest.raises(Conflict):
+        await db.write(threads.create, project, clash, one_statement=True)
+    for team, expected in (("a", 1), ("b", 0)):
+        condition = metadata_containment({"team": team})
+        assert await db.read(threads.count, project, [condition]) == expected
 
 
 async def test_domain_errors_pass_through(db: Database, tenant: Tenant) -> None:

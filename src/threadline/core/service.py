@@ -84,8 +84,10 @@ class Service:
     # --- threads -----------------------------------------------------------------------------
 
     async def create_thread(self, project_id: str, body: t.ThreadCreate) -> dict[str, Any]:
+        data = body.model_dump(exclude_unset=True)
+        alone = threads.one_statement_create(data)
         return await self.db.write(
-            threads.create, project_id, body.model_dump(exclude_unset=True), quick=True
+            threads.create, project_id, data, quick=True, one_statement=alone
         )
 
     async def get_thread(

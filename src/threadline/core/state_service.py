@@ -179,7 +179,9 @@ class StateService:
             assert thread is not None
             return thread, None, True
 
-        thread, problem, published = await self.db.write(run, quick=True)
+        # a new thread with a generated id and no supersteps: one INSERT (threads.insert_row)
+        alone = thread_id is None and not supersteps
+        thread, problem, published = await self.db.write(run, quick=True, one_statement=alone)
         if published:
             self.hub.wake(project_id, thread["id"])
         return thread, problem

@@ -14,7 +14,9 @@ Every store operation is one synchronous function ``fn(conn, *args)`` over a SQL
   creates 2,470/s with every group on the writer thread, 3,080/s with quick groups inline (the
   hand-over of the GIL between the two threads cost more than the inserts).
 * **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension; ``run_sync`` executes the same
-  function inside one transaction per request, on a connection pool.
+  function inside one transaction per request, on a connection pool; a write the caller marks
+  ``one_statement`` runs without a transaction of its own (measured: thread creates 1.24 ->
+  0.79 ms of server CPU each, 670 -> 980/s).
 """
 
 from __future__ import annotations
@@ -35,7 +37,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from threadline.core.errors import Conflict, DomainError, InvalidInput
-from threadline.storage import pending_terms
+from threadline.storage import pending_terms, raw
+from threadline.storage.raw import OneStatementBroken
+
+__all__ = ["Database", "OneStatementBroken", "PostgresDatabase", "SQLiteDatabase"]
 
 T = TypeVar("T")
 Op = Callable[..., T]
@@ -116,9 +121,15 @@ class Database:
         four contending for the GIL)."""
         raise NotImplementedError
 
-    async def write(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
+    async def write(
+        self, fn: Op[T], *args: Any, quick: bool = False, one_statement: bool = False
+    ) -> T:
         """Run ``fn(conn, *args)`` in a write transaction. ``quick``: the caller knows it is
-        one request's bounded work; SQLite may then run it on the event loop's own thread."""
+        one request's bounded work; SQLite may then run it on the event loop's own thread.
+        ``one_statement``: the caller knows that on PostgreSQL ``fn`` runs exactly one
+        statement, atomic on its own; it then runs without BEGIN and COMMIT (one round trip
+        instead of three), and a second statement fails with :class:`OneStatementBroken`
+        before it runs. SQLite, which commits writes in groups, ignores it."""
         raise NotImplementedError
 
     async def run_migrations(self) -> None:
@@ -225,7 +236,9 @@ class SQLiteDatabase(Database):
         except Exception as exc:
             raise _storage_error(exc) from exc
 
-    async def write(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
+    async def write(
+        self, fn: Op[T], *args: Any, quick: bool = False, one_statement: bool = False
+    ) -> T:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         self._queue.append((fn, args, fut, quick))
@@ -385,6 +398,23 @@ def _ping_when_idle(engine: Engine) -> None:
             raise sa.exc.DisconnectionError(f"idle connection failed its ping: {exc}") from exc
 
 
+def _alone(conn: Connection, fn: Op[T], *args: Any) -> T:
+    """``fn`` on an autocommit connection, allowed one statement (see ``raw.one_statement``)."""
+    conn.info[raw.ONE_STATEMENT] = 0
+    try:
+        return fn(conn, *args)
+    finally:
+        conn.info.pop(raw.ONE_STATEMENT, None)
+
+
+def _guard_statements(engine: Engine) -> None:
+    """Statements run through SQLAlchemy (not ``raw``) count against ``one_statement`` too."""
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _counted(conn: Connection, *_: Any) -> None:
+        raw.count_statement(conn)
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
@@ -398,6 +428,7 @@ class PostgresDatabase(Database):
             json_deserializer=orjson.loads,
         )
         _ping_when_idle(self._engine.sync_engine)
+        _guard_statements(self._engine.sync_engine)
         # Reads need no transaction (READ COMMITTED gives each statement its own snapshot
         # either way): autocommit saves the BEGIN and ROLLBACK round trips.
         self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -409,8 +440,13 @@ class PostgresDatabase(Database):
         except Exception as exc:
             raise _storage_error(exc) from exc
 
-    async def write(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
+    async def write(
+        self, fn: Op[T], *args: Any, quick: bool = False, one_statement: bool = False
+    ) -> T:
         try:
+            if one_statement:
+                async with self._read_engine.connect() as conn:
+                    return await conn.run_sync(_alone, fn, *args)
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
         except Exception as exc:

@@ -64,8 +64,27 @@ def _wrapped(conn: Connection, sql: str, exc: Exception) -> Exception:
     return exc
 
 
+#: ``connection.info`` key: how many statements a ``one_statement`` write has run
+ONE_STATEMENT = "threadline_one_statement"
+
+
+class OneStatementBroken(RuntimeError):
+    """A write promised to run one statement (``Database.write(one_statement=True)``) and tried
+    a second: a bug in the caller's promise, caught before the statement runs."""
+
+
+def count_statement(conn: Connection) -> None:
+    """Count a statement of a ``one_statement`` write; refuse a second one."""
+    info = conn.info
+    if ONE_STATEMENT in info:
+        if info[ONE_STATEMENT]:
+            raise OneStatementBroken("a one-statement write tried to run a second statement")
+        info[ONE_STATEMENT] = 1
+
+
 def execute(conn: Connection, stmt: Any, params: Mapping[str, Any] | None = None) -> Any:
     """Run ``stmt`` with named ``params`` (already in driver form); returns the DBAPI cursor."""
+    count_statement(conn)
     sql, names = compiled(conn, stmt)
     cur = _cursor(conn)
     try:
@@ -78,6 +97,7 @@ def execute(conn: Connection, stmt: Any, params: Mapping[str, Any] | None = None
 def executemany(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
+    count_statement(conn)
     sql, names = compiled(conn, stmt)
     cur = _cursor(conn)
     try:

@@ -167,6 +167,15 @@ STATE_COLUMNS = (
 )
 
 
+def one_statement_create(data: Mapping[str, Any]) -> bool:
+    """Whether :func:`create` / :func:`insert_row` of ``data`` runs one statement on PostgreSQL
+    (the row and its metadata terms together): no participant to resolve and no platforms to
+    index. The caller may then write it with ``Database.write(one_statement=True)``."""
+    return not (
+        data.get("participant_id") or data.get("participant_identifier") or data.get("platforms")
+    )
+
+
 def insert_row(conn: Connection, project_id: str, data: dict[str, Any]) -> str:
     """Insert a thread row from already validated data; returns its id."""
     return str(_insert(conn, project_id, data)["id"])
@@ -191,16 +200,47 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
         "platforms": data.get("platforms"),
         **{k: data[k] for k in STATE_COLUMNS if k in data},
     }
+    params = raw.row_params(conn, threads, row)
+    terms = row_terms(meta) if conn.dialect.name == "postgresql" else []
     try:
-        raw.execute(conn, raw.insert_of(threads, row), raw.row_params(conn, threads, row))
+        if terms:  # the row and its terms in one statement: one round trip instead of two
+            params["p_terms"] = terms
+            raw.execute(conn, _insert_with_terms(tuple(row)), params)
+        else:
+            raw.execute(conn, raw.insert_of(threads, row), params)
     except sa.exc.IntegrityError:
         raise Conflict(f"thread {thread_id!r} exists", field="id") from None
-    _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
+    if not terms:
+        _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
     if data.get("platforms"):
         message_store.index_thread_platforms(
             conn, project_id, thread_id, data["platforms"], replace=False
         )
     return row
+
+
+_WITH_TERMS: dict[tuple[str, ...], Any] = {}
+
+
+def _insert_with_terms(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: ``INSERT`` of a thread row with ``columns`` and of its metadata terms
+    (``p_terms``, a list of term hashes), as one statement (a data-modifying CTE)."""
+    stmt = _WITH_TERMS.get(columns)
+    if stmt is None:
+        new_row = raw.insert_of(threads, columns).cte("new_thread")
+        term = sa.func.unnest(sa.bindparam("p_terms", type_=sa.ARRAY(sa.BigInteger)))
+        holders = sa.select(
+            sa.bindparam("project_id", type_=threads.c.project_id.type),
+            term,
+            sa.bindparam("created_at", type_=threads.c.created_at.type),
+            sa.bindparam("id", type_=threads.c.id.type),
+        )
+        stmt = _WITH_TERMS[columns] = (
+            thread_metadata_terms.insert()
+            .from_select(("project_id", "term", "created_at", "thread_id"), holders)
+            .add_cte(new_row)
+        )
+    return stmt
 
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
