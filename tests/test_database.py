@@ -240,3 +240,37 @@ async def test_postgres_replaces_pooled_connections_closed_while_idle(
         await db.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def _backend(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _fail_in_database(conn: Connection) -> None:
+    conn.exec_driver_sql("SELECT * FROM no_such_table")
+
+
+async def test_postgres_keeps_a_connection_between_requests_unless_one_fails() -> None:
+    """Requests in turn are served by one held connection (no pool checkout each time); a
+    request that failed in the database hands its connection back to the pool instead, and
+    the next request still works."""
+    url, admin = await _pg_fresh_database()
+    name = sa.make_url(url).database
+    db = Database.create(url)
+    checkouts: list[int] = []
+    sa.event.listen(db._engine.sync_engine, "checkout", lambda *_: checkouts.append(1))  # type: ignore[attr-defined]
+    try:
+        first = await db.read(_backend)
+        assert [await db.read(_backend) for _ in range(5)] == [first] * 5
+        assert await db.write(_backend) == await db.write(_backend)  # transactions likewise
+        assert len(checkouts) == 2  # one held connection for reads, one for transactions
+        with pytest.raises(sa.exc.DBAPIError):
+            await db.read(_fail_in_database)
+        with pytest.raises(sa.exc.DBAPIError):
+            await db.write(_fail_in_database)
+        assert await db.read(lambda c: c.exec_driver_sql("SELECT 41 + 1").scalar()) == 42
+        assert await db.write(lambda c: c.exec_driver_sql("SELECT 42 + 1").scalar()) == 43
+    finally:
+        await db.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
