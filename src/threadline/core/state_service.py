@@ -453,30 +453,35 @@ class StateService:
             pending_input=pending,
         )
         now = utcnow()
+        # the values are encoded once, for the checkpoint, the thread mirror and the event
+        text = orjson.dumps(new.values, option=orjson.OPT_NON_STR_KEYS)
+        encoded = orjson.Fragment(text) if new.values is not None else None
         row = {
             "checkpoint_ns": new.checkpoint_ns,
             "checkpoint_id": new.checkpoint_id,
             "parent_checkpoint_id": new.parent_checkpoint_id,
-            "values": new.values,
+            "values": encoded,
             "metadata": new.metadata,
             "next": new.next,
             "tasks": new.tasks,
             "created_at": now,
         }
         checkpoints.insert(conn, project_id, thread_id, row, new.writes, now)
+        seq = None
         if ns == "":
-            thread_state.set_state(
+            seq = thread_state.set_state(
                 conn,
                 project_id,
                 thread_id,
-                values=new.values,
+                values=encoded,
                 interrupts=rules.thread_interrupts(new.tasks),
                 status=rules.status_for(new.next),
                 now=now,
+                next_event=True,
             )
         state = state_view(thread_id, row)
-        events.append(conn, project_id, thread_id, "state_update", "state_update", state)
-        return state
+        events.append(conn, project_id, thread_id, "state_update", "state_update", state, seq=seq)
+        return {**state, "values": new.values}
 
     async def history(
         self,

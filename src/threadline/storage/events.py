@@ -50,13 +50,22 @@ def notify_key(project_id: str, thread_id: str) -> str:
 
 
 def append(
-    conn: Connection, project_id: str, thread_id: str, event: str, mode: str, data: Any
+    conn: Connection,
+    project_id: str,
+    thread_id: str,
+    event: str,
+    mode: str,
+    data: Any,
+    *,
+    seq: int | None = None,
 ) -> dict[str, Any] | None:
-    """Append an event to a thread's stream; None if the thread does not exist."""
-    found = raw.fetchall(conn, _NEXT_SEQ, {"p_project": project_id, "p_thread": thread_id})
-    if not found:
-        return None
-    seq = found[0][0]
+    """Append an event to a thread's stream; None if the thread does not exist. ``seq``: its
+    number, already taken from the thread row (``thread_state.set_state(next_event=True)``)."""
+    if seq is None:
+        found = raw.fetchall(conn, _NEXT_SEQ, {"p_project": project_id, "p_thread": thread_id})
+        if not found:
+            return None
+        seq = found[0][0]
     now = utcnow()  # after the row lock: events of a thread are stamped in order too
     row = {
         "project_id": project_id,

@@ -245,6 +245,12 @@ _SET_STATE = (
 )
 
 
+#: the same, also taking the number of the thread's next stream event (events.append's ``seq``)
+_SET_STATE_AND_SEQ = _SET_STATE.values(event_seq=threads.c.event_seq + 1).returning(
+    threads.c.event_seq
+)
+
+
 def set_state(
     conn: Connection,
     project_id: str,
@@ -254,20 +260,24 @@ def set_state(
     interrupts: dict[str, Any],
     status: str,
     now: datetime,
-) -> None:
-    """Mirror a new head checkpoint on the thread row (error cleared, timestamps bumped)."""
-    raw.execute(
-        conn,
-        _SET_STATE,
-        {
-            "p_project": project_id,
-            "p_thread": thread_id,
-            "p_values": raw.json_param(values),
-            "p_interrupts": raw.json_param(interrupts),
-            "p_status": status,
-            "p_now": raw.time_param(conn, now),
-        },
-    )
+    next_event: bool = False,
+) -> int | None:
+    """Mirror a new head checkpoint on the thread row (error cleared, timestamps bumped).
+    ``next_event``: also number the thread's next stream event, in the same UPDATE, and
+    return that number (None if the thread does not exist)."""
+    params = {
+        "p_project": project_id,
+        "p_thread": thread_id,
+        "p_values": raw.json_param(values),
+        "p_interrupts": raw.json_param(interrupts),
+        "p_status": status,
+        "p_now": raw.time_param(conn, now),
+    }
+    if not next_event:
+        raw.execute(conn, _SET_STATE, params)
+        return None
+    found = raw.fetchall(conn, _SET_STATE_AND_SEQ, params)
+    return int(found[0][0]) if found else None
 
 
 def delete(conn: Connection, project_id: str, thread_id: str) -> bool:
