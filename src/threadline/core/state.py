@@ -146,23 +146,57 @@ def coerce_message(message: Any) -> dict[str, Any]:
     return out
 
 
+#: the types coerce_message gives a message (besides "remove")
+_TYPES = frozenset(kind for kind in _ROLE_TYPES.values() if kind != "remove")
+
+
+def _coerced(message: Any) -> bool:
+    """Whether ``message`` already is what :func:`coerce_message` makes of it (a message read
+    back from a checkpoint): coercing it again would only copy it. Coercing a thread's whole
+    history on every update took 440 µs at 200 messages."""
+    if type(message) is not dict or "role" in message or not message.get("id"):
+        return False
+    kind = message.get("type")
+    if kind not in _TYPES or "content" not in message or "name" not in message:
+        return False
+    if type(message.get("additional_kwargs")) is not dict:
+        return False
+    if type(message.get("response_metadata")) is not dict:
+        return False
+    if kind == "ai":
+        return (
+            type(message.get("tool_calls")) is list
+            and type(message.get("invalid_tool_calls")) is list
+            and "usage_metadata" in message
+        )
+    if kind == "tool":
+        return "tool_call_id" in message and "artifact" in message and "status" in message
+    return True
+
+
 def add_messages(left: Any, right: Any) -> list[Any]:
     """LangGraph's ``add_messages``: append, replace by id, ``{"type": "remove", "id"}`` deletes."""
-    current = [coerce_message(m) for m in _as_list(left)]
+    current = [m if _coerced(m) else coerce_message(m) for m in _as_list(left)]
     incoming = [coerce_message(m) for m in _as_list(right)]
+    where: dict[Any, int] | None = None  # id -> index of its first message in ``current``
     for message in incoming:
         if message["type"] == "remove":
             if message["id"] == REMOVE_ALL_MESSAGES:
                 current = []
             else:
                 current = [m for m in current if m.get("id") != message["id"]]
+            where = None
             continue
-        for index, existing in enumerate(current):
-            if existing.get("id") == message["id"]:
-                current[index] = message
-                break
-        else:
+        if where is None:
+            where = {}
+            for index, existing in enumerate(current):
+                where.setdefault(existing.get("id"), index)
+        found = where.get(message["id"])
+        if found is None:
+            where[message["id"]] = len(current)
             current.append(message)
+        else:
+            current[found] = message
     return current
 
 
