@@ -486,10 +486,16 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
+        # ``pool_size`` connections stay open between requests, as many as SQLAlchemy's pool
+        # alone kept: all but one held for the next request (a fifth of them for transactions),
+        # one idle in the pool; at most twice that under load.
+        held_transactional = pool_size // 5
+        held_autocommit = max(pool_size - held_transactional - 1, 0)
+        pooled = pool_size - held_autocommit - held_transactional
         self._engine: AsyncEngine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            pool_size=pooled,
+            max_overflow=2 * pool_size - pooled,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )
@@ -498,10 +504,8 @@ class PostgresDatabase(Database):
         # Reads need no transaction (READ COMMITTED gives each statement its own snapshot
         # either way): autocommit saves the BEGIN and ROLLBACK round trips.
         self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        # the connections that requests are between, kept checked out (at most half the pool
-        # each, so that the pool still has connections for anything else)
-        self._autocommit = _HeldConnections(self._read_engine, limit=pool_size)
-        self._transactional = _HeldConnections(self._engine, limit=pool_size // 2)
+        self._autocommit = _HeldConnections(self._read_engine, limit=held_autocommit)
+        self._transactional = _HeldConnections(self._engine, limit=held_transactional)
 
     async def read(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
         return await self._run(self._autocommit, fn, args, transaction=False)
