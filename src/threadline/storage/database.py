@@ -22,6 +22,7 @@ Every store operation is one synchronous function ``fn(conn, *args)`` over a SQL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -37,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from threadline.core.errors import Conflict, DomainError, InvalidInput
-from threadline.storage import pending_terms, raw
+from threadline.storage import pending_terms, raw, term_stats
 from threadline.storage.raw import OneStatementBroken
 
 __all__ = ["Database", "OneStatementBroken", "PostgresDatabase", "SQLiteDatabase"]
@@ -372,6 +373,9 @@ def _configure_sqlite(engine: Engine, *, begin: str, synchronous: str, writer: b
             raise sa.exc.DBAPIError.instance(begin, None, exc, sqlite3.Error) from exc
 
 
+#: PostgreSQL: how often the per-term count deltas are folded into the counts (term_stats)
+FOLD_EVERY_SECONDS = 1.0
+
 #: a pooled PostgreSQL connection unused for longer than this is pinged before it is handed out
 PING_AFTER_IDLE_SECONDS = 2.0
 
@@ -506,6 +510,7 @@ class PostgresDatabase(Database):
         self._read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._autocommit = _HeldConnections(self._read_engine, limit=held_autocommit)
         self._transactional = _HeldConnections(self._engine, limit=held_transactional)
+        self._folder: asyncio.Task[None] | None = None
 
     async def read(self, fn: Op[T], *args: Any, quick: bool = False) -> T:
         return await self._run(self._autocommit, fn, args, transaction=False)
@@ -513,9 +518,21 @@ class PostgresDatabase(Database):
     async def write(
         self, fn: Op[T], *args: Any, quick: bool = False, one_statement: bool = False
     ) -> T:
+        if self._folder is None:
+            self._folder = asyncio.get_running_loop().create_task(self._fold_counts())
         if one_statement:
             return await self._run(self._autocommit, _alone, (fn, *args), transaction=False)
         return await self._run(self._transactional, fn, args, transaction=True)
+
+    async def _fold_counts(self) -> None:
+        """Fold the per-term count deltas every FOLD_EVERY_SECONDS while this database is in use
+        (term_stats.compact; counts are exact either way, folding keeps them one lookup)."""
+        while True:
+            await asyncio.sleep(FOLD_EVERY_SECONDS)
+            try:
+                await self._run(self._transactional, term_stats.compact, (), transaction=True)
+            except Exception:  # the next round tries again; counts stay exact meanwhile
+                log.exception("folding metadata term counts failed")
 
     async def _run(
         self, held: _HeldConnections, fn: Op[T], args: tuple[Any, ...], *, transaction: bool
@@ -533,6 +550,10 @@ class PostgresDatabase(Database):
             await held.release(conn, reusable)
 
     async def close(self) -> None:
+        if self._folder is not None:
+            self._folder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._folder
         await self._autocommit.close()
         await self._transactional.close()
         await self._engine.dispose()

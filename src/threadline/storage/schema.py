@@ -112,7 +112,8 @@ thread_metadata_pending = sa.Table(
     sa.Index("ix_thread_metadata_pending_thread", "thread_id"),  # 0012_pending_by_thread
 )
 
-# SQLite: how many threads hold each term, kept exact by triggers (migration 0007_term_counts)
+# how many threads hold each term: kept exact by triggers on SQLite (0007_term_counts); on
+# PostgreSQL folded from thread_metadata_term_deltas (0013_pg_term_counts, term_stats.compact)
 thread_metadata_term_counts = sa.Table(
     "thread_metadata_term_counts",
     metadata,
@@ -120,6 +121,18 @@ thread_metadata_term_counts = sa.Table(
     sa.Column("term", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("threads", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
+)
+
+# PostgreSQL: changes of the per-term counts not yet folded into thread_metadata_term_counts,
+# appended by statement triggers (migration 0013_pg_term_counts); stays empty on SQLite.
+thread_metadata_term_deltas = sa.Table(
+    "thread_metadata_term_deltas",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("project_id", sa.String(64), nullable=False),
+    sa.Column("term", sa.BigInteger, nullable=False),
+    sa.Column("delta", sa.Integer, nullable=False),
+    sa.Index("ix_thread_metadata_term_deltas_term", "project_id", "term"),
 )
 
 steps = sa.Table(

@@ -1,8 +1,9 @@
 """How many threads hold each metadata term: what the planners of metadata searches read.
 
 SQLite keeps the number per (project, term) with triggers (migration 0007_term_counts), so it
-is one lookup; PostgreSQL counts the term index (index-only), capped when only an estimate is
-needed.
+is one lookup. PostgreSQL's statement triggers append each write's changes to a list of deltas
+that :func:`compact` folds into the same table every second (0013_pg_term_counts): its number
+is the folded count plus the deltas not yet folded, one statement, whatever the term's size.
 """
 
 from __future__ import annotations
@@ -14,44 +15,73 @@ from sqlalchemy.engine import Connection
 
 from threadline.storage import raw
 from threadline.storage.schema import thread_metadata_term_counts as term_counts
-from threadline.storage.schema import thread_metadata_terms as terms_table
-
-_COUNT_ONE = (
-    sa.select(sa.func.count())
-    .select_from(terms_table)
-    .where(
-        terms_table.c.project_id == sa.bindparam("project_id"),
-        terms_table.c.term == sa.bindparam("term"),
-    )
-)
-
+from threadline.storage.schema import thread_metadata_term_deltas as term_deltas
 
 _HOLDERS = sa.select(term_counts.c.threads).where(
     term_counts.c.project_id == sa.bindparam("project_id"),
     term_counts.c.term == sa.bindparam("term"),
 )
-_HOLDERS_CAPPED = sa.select(sa.func.count()).select_from(
-    sa.select(sa.literal_column("1").label("one"))
-    .where(
-        terms_table.c.project_id == sa.bindparam("project_id"),
-        terms_table.c.term == sa.bindparam("term"),
+
+
+def folded_holders(project_id: Any, term: Any) -> Any:
+    """PostgreSQL: a term's holders as a scalar SQL expression (folded count + pending deltas)."""
+    folded = sa.select(term_counts.c.threads).where(
+        term_counts.c.project_id == project_id, term_counts.c.term == term
     )
-    .limit(sa.bindparam("cap"))
-    .subquery()
-)
+    pending = sa.select(sa.func.sum(term_deltas.c.delta)).where(
+        term_deltas.c.project_id == project_id, term_deltas.c.term == term
+    )
+    return sa.func.coalesce(folded.scalar_subquery(), 0) + sa.func.coalesce(
+        pending.scalar_subquery(), 0
+    )
+
+
+_HOLDERS_PG = sa.select(folded_holders(sa.bindparam("project_id"), sa.bindparam("term")))
 
 
 def holders(conn: Connection, project_id: str, term: int, cap: int | None = None) -> int:
-    """How many threads hold ``term``: exact on SQLite (triggers keep the number); on PostgreSQL
-    counted from the term index, at most ``cap`` (exact when below it)."""
+    """How many threads hold ``term``, exact (``cap`` is accepted for callers that only need to
+    know whether it is below a number; the count is one lookup on both databases)."""
     params: dict[str, Any] = {"project_id": project_id, "term": term}
     if conn.dialect.name == "sqlite":
         found = raw.fetchall(conn, _HOLDERS, params)
         return int(found[0][0]) if found else 0
-    if cap is None:
-        return int(raw.fetchall(conn, _COUNT_ONE, params)[0][0])
-    params["cap"] = cap
-    return int(raw.fetchall(conn, _HOLDERS_CAPPED, params)[0][0])
+    return int(raw.fetchall(conn, _HOLDERS_PG, params)[0][0])
+
+
+#: fold the pending deltas into the counts (one process at a time), returning the changed counts
+_TRY_LOCK = "SELECT pg_try_advisory_xact_lock(7263541002)"
+_LOCK = "SELECT pg_advisory_xact_lock(7263541002)"
+_FOLD = (
+    "WITH moved AS (DELETE FROM thread_metadata_term_deltas RETURNING project_id, term, delta) "
+    "INSERT INTO thread_metadata_term_counts AS c (project_id, term, threads) "
+    "SELECT project_id, term, sum(delta) FROM moved GROUP BY project_id, term "
+    "ON CONFLICT (project_id, term) DO UPDATE SET threads = c.threads + excluded.threads "
+    "RETURNING c.project_id, c.term, c.threads"
+)
+_DROP = term_counts.delete().where(
+    term_counts.c.project_id == sa.bindparam("p"),
+    term_counts.c.term == sa.bindparam("t"),
+    term_counts.c.threads == 0,
+)
+
+
+def compact(conn: Connection, *, wait: bool = False) -> int:
+    """PostgreSQL: fold the deltas the triggers appended into the counts (run it as a write of
+    its own); how many terms changed. A term no thread holds any more loses its row, as on
+    SQLite. Nothing to do on SQLite, or while another process is folding (``wait``: fold after
+    it, so that every delta committed before the call is folded)."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    if wait:
+        conn.exec_driver_sql(_LOCK)
+    elif not conn.exec_driver_sql(_TRY_LOCK).scalar():
+        return 0
+    changed = conn.exec_driver_sql(_FOLD).all()
+    gone = [{"p": project, "t": term} for project, term, threads in changed if threads == 0]
+    if gone:
+        conn.execute(_DROP, gone)
+    return len(changed)
 
 
 def rarest(

@@ -117,20 +117,14 @@ _SIZE_PG = sa.text(
 
 
 def _lone_total(dialect: str) -> Any:
-    """A lone term's holders: SQLite's trigger-kept number, PostgreSQL's index-only count."""
+    """A lone term's holders: SQLite's trigger-kept number; on PostgreSQL the folded number
+    plus the deltas not yet folded (term_stats)."""
     if dialect == "sqlite":
         return sa.select(term_counts.c.threads).where(
             term_counts.c.project_id == sa.bindparam("project_id"),
             term_counts.c.term == sa.bindparam("t0"),
         )
-    return (
-        sa.select(sa.func.count())
-        .select_from(terms_table)
-        .where(
-            terms_table.c.project_id == sa.bindparam("project_id"),
-            terms_table.c.term == sa.bindparam("t0"),
-        )
-    )
+    return sa.select(term_stats.folded_holders(sa.bindparam("project_id"), sa.bindparam("t0")))
 
 
 #: (project has rows too wide to index, a lone term's holders), in one round trip
