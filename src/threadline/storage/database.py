@@ -13,10 +13,11 @@ Every store operation is one synchronous function ``fn(conn, *args)`` over a SQL
   ~540 inserts/s, the same inserts in one writer thread with group commit ~6,000/s; thread
   creates 2,470/s with every group on the writer thread, 3,080/s with quick groups inline (the
   hand-over of the GIL between the two threads cost more than the inserts).
-* **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension; ``run_sync`` executes the same
-  function inside one transaction per request, on a connection pool; a write the caller marks
-  ``one_statement`` runs without a transaction of its own (measured: thread creates 1.24 ->
-  0.79 ms of server CPU each, 670 -> 980/s).
+* **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension; one ``run_sync`` executes the
+  same function per request, in one transaction (reads: autocommit), on a connection held
+  between requests (``_HeldConnections``); a write the caller marks ``one_statement`` runs
+  without a transaction of its own (measured: thread creates 1.24 -> 0.79 ms of server CPU
+  each, 670 -> 980/s). A task folds the per-term count deltas every second (term_stats).
 """
 
 from __future__ import annotations
@@ -403,7 +404,7 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 def _alone(conn: Connection, fn: Op[T], *args: Any) -> T:
-    """``fn`` on an autocommit connection, allowed one statement (see ``raw.one_statement``)."""
+    """``fn`` on an autocommit connection, allowed one statement (``raw.count_statement``)."""
     conn.info[raw.ONE_STATEMENT] = 0
     try:
         return fn(conn, *args)
