@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from tests.conftest import Tenant
 from threadline.core.errors import Conflict, NotFound
 from threadline.core.filters import metadata_containment
+from threadline.core.service import Service
 from threadline.storage import threads
 from threadline.storage.database import Database, OneStatementBroken, normalize_url, redact
 from threadline.storage.migrate import current_revision, head_revision
@@ -270,6 +271,40 @@ async def test_postgres_keeps_a_connection_between_requests_unless_one_fails() -
             await db.write(_fail_in_database)
         assert await db.read(lambda c: c.exec_driver_sql("SELECT 41 + 1").scalar()) == 42
         assert await db.write(lambda c: c.exec_driver_sql("SELECT 42 + 1").scalar()) == 43
+    finally:
+        await db.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_postgres_folds_term_counts_only_once_migrated(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The count-folding task starts after the migrations that create its tables: a server
+    starting on a fresh database logs no failed folds, and folds what its writes recorded."""
+    from threadline.storage import database
+
+    url, admin = await _pg_fresh_database()
+    name = sa.make_url(url).database
+    monkeypatch.setattr(database, "FOLD_EVERY_SECONDS", 0.01)
+    db = Database.create(url)
+    try:
+        await db.run_migrations()
+        project, _ = await Service(db).bootstrap("tl_fold-test-key-0123456789")
+        data = {"metadata": {"team": "a"}}
+        await db.write(threads.create, project["id"], data, one_statement=True)
+        for _ in range(100):
+            left = await db.read(
+                lambda c: c.exec_driver_sql("SELECT count(*) FROM thread_metadata_term_deltas")
+            )
+            if left.scalar() == 0:
+                break
+            await asyncio.sleep(0.02)
+        folded = await db.read(
+            lambda c: c.exec_driver_sql("SELECT count(*) FROM thread_metadata_term_counts")
+        )
+        assert folded.scalar() == 1
+        assert "folding metadata term counts failed" not in caplog.text
     finally:
         await db.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

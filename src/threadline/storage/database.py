@@ -519,15 +519,19 @@ class PostgresDatabase(Database):
     async def write(
         self, fn: Op[T], *args: Any, quick: bool = False, one_statement: bool = False
     ) -> T:
-        if self._folder is None:
-            self._folder = asyncio.get_running_loop().create_task(self._fold_counts())
         if one_statement:
             return await self._run(self._autocommit, _alone, (fn, *args), transaction=False)
         return await self._run(self._transactional, fn, args, transaction=True)
 
+    async def run_migrations(self) -> None:
+        await super().run_migrations()
+        if self._folder is None:  # the tables it folds exist from here on
+            self._folder = asyncio.get_running_loop().create_task(self._fold_counts())
+
     async def _fold_counts(self) -> None:
-        """Fold the per-term count deltas every FOLD_EVERY_SECONDS while this database is in use
-        (term_stats.compact; counts are exact either way, folding keeps them one lookup)."""
+        """Fold the per-term count deltas every FOLD_EVERY_SECONDS once this process has
+        migrated the database, as every server does at start-up (term_stats.compact; counts
+        are exact either way, folding keeps them one lookup)."""
         while True:
             await asyncio.sleep(FOLD_EVERY_SECONDS)
             try:
