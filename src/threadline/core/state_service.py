@@ -25,7 +25,7 @@ from threadline.core.errors import BadRequest, Conflict, DomainError, InvalidInp
 from threadline.core.ids import uuid7
 from threadline.core.stream import EventHub
 from threadline.core.timeutil import utcnow
-from threadline.storage import checkpoint_reads, checkpoints, events, thread_state
+from threadline.storage import checkpoint_reads, checkpoints, events, raw, thread_state
 from threadline.storage.database import Database
 
 if TYPE_CHECKING:
@@ -454,8 +454,8 @@ class StateService:
         )
         now = utcnow()
         # the values are encoded once, for the checkpoint, the thread mirror and the event
-        text = orjson.dumps(new.values, option=orjson.OPT_NON_STR_KEYS)
-        encoded = orjson.Fragment(text) if new.values is not None else None
+        text = raw.json_param(new.values)  # the storage layer's one JSON encoding
+        encoded = orjson.Fragment(text) if text is not None else None
         row = {
             "checkpoint_ns": new.checkpoint_ns,
             "checkpoint_id": new.checkpoint_id,

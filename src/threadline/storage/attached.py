@@ -57,15 +57,6 @@ def step_present_columns() -> list[Any]:
     ]
 
 
-def annotate_step(conn: Connection, project_id: str, step: dict[str, Any], has: Present) -> None:
-    """``annotate_steps`` for one step, skipping the kinds it is known not to have."""
-    ids = [step["id"]]
-    step["scores"] = scores.for_steps(conn, project_id, ids).get(ids[0], []) if has.scores else []
-    step["attachments"] = (
-        attachments.for_steps(conn, project_id, ids).get(ids[0], []) if has.attachments else []
-    )
-
-
 @dataclass(frozen=True)
 class Present:
     """Which kinds of annotations a thread has (when known, their queries can be skipped)."""

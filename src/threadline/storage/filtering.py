@@ -186,12 +186,11 @@ SELECTIVE = 5000
 
 
 def rarest_term(conn: Any, project_id: str, value: dict[str, Any]) -> tuple[int, int] | None:
-    """SQLite: the term of a containment filter held by fewest threads, and how many hold it
-    (counted up to ``SELECTIVE + 1``: beyond that, the number makes no difference here)."""
+    """SQLite: the term of a containment filter held by fewest threads, and how many hold it."""
     terms = filter_terms(value)
     if conn.dialect.name != "sqlite" or not terms:
         return None
-    return term_stats.rarest(conn, project_id, terms, SELECTIVE + 1)
+    return term_stats.rarest(conn, project_id, terms)
 
 
 def term_candidates(project_id: str, term: int) -> Expr:

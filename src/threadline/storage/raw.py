@@ -123,7 +123,8 @@ def insert(table: sa.Table, columns: Sequence[str]) -> Any:
 _shapes: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
-def _shape(kind: str, table: sa.Table, columns: tuple[str, ...], build: Any) -> Any:
+def shape(kind: str, table: sa.Table, columns: tuple[str, ...], build: Any) -> Any:
+    """The statement ``build()`` makes for this kind, table and columns, built once."""
     key = (kind, table.name, columns)
     stmt = _shapes.get(key)
     if stmt is None:
@@ -134,7 +135,7 @@ def _shape(kind: str, table: sa.Table, columns: tuple[str, ...], build: Any) -> 
 def insert_of(table: sa.Table, columns: Iterable[str]) -> Any:
     """:func:`insert`, built once per table and columns (a row dict gives its keys)."""
     cols = tuple(columns)
-    return _shape("insert", table, cols, lambda: insert(table, cols))
+    return shape("insert", table, cols, lambda: insert(table, cols))
 
 
 def update_of(table: sa.Table, columns: Iterable[str]) -> Any:
@@ -149,7 +150,7 @@ def update_of(table: sa.Table, columns: Iterable[str]) -> Any:
         )
         return table.update().where(*where).values({c: sa.bindparam(c) for c in cols})
 
-    return _shape("update", table, cols, build)
+    return shape("update", table, cols, build)
 
 
 def exists_of(table: sa.Table) -> Any:
@@ -159,7 +160,7 @@ def exists_of(table: sa.Table) -> Any:
         where = (table.c.project_id == sa.bindparam("project_id"), table.c.id == sa.bindparam("id"))
         return sa.select(table.c.id).where(*where)
 
-    return _shape("exists", table, (), build)
+    return shape("exists", table, (), build)
 
 
 # --- values in driver form ---------------------------------------------------------------------

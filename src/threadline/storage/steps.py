@@ -142,11 +142,7 @@ def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str,
     values.setdefault("metadata", {})
     values.setdefault("tags", [])
     now = utcnow()
-    thread_id = values.get("thread_id")
-    if thread_id:
-        touch = {"p_project": project_id, "p_id": thread_id, "p_now": raw.time_param(conn, now)}
-        if not raw.execute(conn, _TOUCH_THREAD, touch).rowcount:
-            ensure_threads(conn, project_id, {thread_id: values.get("environment")})
+    _touch_or_create_thread(conn, project_id, values, now)
     row = {"project_id": project_id, "id": step_id, "created_at": now, **values}
     raw.execute(conn, raw.insert_of(steps, row), raw.row_params(conn, steps, row))
     if values.get("platforms"):
@@ -156,6 +152,19 @@ def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str,
     step["scores"] = []
     step["attachments"] = []
     return step
+
+
+def _touch_or_create_thread(
+    conn: Connection, project_id: str, values: Mapping[str, Any], now: Any
+) -> None:
+    """A step written into ``values["thread_id"]`` bumps that thread's ``updated_at``, or
+    creates the thread when it does not exist yet."""
+    thread_id = values.get("thread_id")
+    if not thread_id:
+        return
+    touch = {"p_project": project_id, "p_id": thread_id, "p_now": raw.time_param(conn, now)}
+    if not raw.execute(conn, _TOUCH_THREAD, touch).rowcount:
+        ensure_threads(conn, project_id, {thread_id: values.get("environment")})
 
 
 _BY_ID = raw.Reader(
@@ -184,7 +193,9 @@ def get(conn: Connection, project_id: str, step_id: str) -> dict[str, Any]:
         scores=bool(row["has_scores"]),
         attachments=bool(row["has_attachments"]),
     )
-    attached.annotate_step(conn, project_id, step, has)
+    attached.annotate_steps(
+        conn, project_id, [step], with_scores=has.scores, with_attachments=has.attachments
+    )
     return step
 
 
@@ -202,15 +213,7 @@ def update(
     if not raw.fetchall(conn, raw.exists_of(steps), ids):
         raise NotFound(f"step {step_id!r} not found")
     values = _normalise(changes)
-    thread_id = values.get("thread_id")
-    if thread_id:
-        touch = {
-            "p_project": project_id,
-            "p_id": thread_id,
-            "p_now": raw.time_param(conn, utcnow()),
-        }
-        if not raw.execute(conn, _TOUCH_THREAD, touch).rowcount:
-            ensure_threads(conn, project_id, {thread_id: values.get("environment")})
+    _touch_or_create_thread(conn, project_id, values, utcnow())
     if values:
         params = {**raw.row_params(conn, steps, values), "p_project": project_id, "p_id": step_id}
         raw.execute(conn, raw.update_of(steps, values), params)

@@ -39,9 +39,8 @@ def folded_holders(project_id: Any, term: Any) -> Any:
 _HOLDERS_PG = sa.select(folded_holders(sa.bindparam("project_id"), sa.bindparam("term")))
 
 
-def holders(conn: Connection, project_id: str, term: int, cap: int | None = None) -> int:
-    """How many threads hold ``term``, exact (``cap`` is accepted for callers that only need to
-    know whether it is below a number; the count is one lookup on both databases)."""
+def holders(conn: Connection, project_id: str, term: int) -> int:
+    """How many threads hold ``term``: one lookup on both databases."""
     params: dict[str, Any] = {"project_id": project_id, "term": term}
     if conn.dialect.name == "sqlite":
         found = raw.fetchall(conn, _HOLDERS, params)
@@ -84,13 +83,11 @@ def compact(conn: Connection, *, wait: bool = False) -> int:
     return len(changed)
 
 
-def rarest(
-    conn: Connection, project_id: str, terms: list[int], cap: int | None = None
-) -> tuple[int, int]:
-    """The term held by fewest threads, and how many hold it (capped as in :func:`holders`)."""
+def rarest(conn: Connection, project_id: str, terms: list[int]) -> tuple[int, int]:
+    """The term held by fewest threads, and how many hold it."""
     best = (terms[0], -1)
     for term in terms:
-        held = holders(conn, project_id, term, cap)
+        held = holders(conn, project_id, term)
         if best[1] < 0 or held < best[1]:
             best = (term, held)
         if held == 0:

@@ -15,9 +15,10 @@ about ``(offset + limit) * threads / holders`` rows. :func:`drives` picks the ch
 Counts read the term index alone. (PostgreSQL's GIN index answered ``metadata @> $n`` with a
 bitmap of every holder, then a sort: ~11 ms for a filter held by 20,000 of 100,000 threads.)
 
-Holder counts: SQLite keeps them in ``thread_metadata_term_counts`` (triggers, migration 0007).
-PostgreSQL counts the term's index range up to a cap instead: a counts row per term would be
-one hot row that every create holding a common term (``channel=web``) must update in turn.
+Holder counts (``term_stats``) are one lookup on both databases: SQLite's triggers keep them in
+``thread_metadata_term_counts`` (migration 0007); PostgreSQL's statement triggers append deltas
+that are folded into the same table every second (0013), so that creates holding a common term
+(``channel=web``) never wait on one hot counter row.
 """
 
 from __future__ import annotations
@@ -45,9 +46,6 @@ COLUMNS = {"participantId": "participant_id", "environment": "environment", "sta
 #: the cost of walking one row over that of driving one holder, measured at 100,000 threads
 #: (PostgreSQL ~1.5 us / ~3.5 us, SQLite ~0.4 us / ~2.7 us; bench notes in drive_limit)
 DENSITY = {"postgresql": 0.4, "sqlite": 0.15}
-
-#: PostgreSQL: to pick the rarest term for a count, read at most this many holders of each
-COUNT_CAP = 2000
 
 
 class Plan:
@@ -209,22 +207,19 @@ def _params(project_id: str, plan: Plan) -> dict[str, Any]:
 
 
 class _Choice:
-    """A page's plan: the term to drive from (None: walk), the rarest term and its holders
-    (``exact``: the true number, else at least that many)."""
+    """A page's plan: the term to drive from (None: walk), the rarest term and its holders."""
 
-    def __init__(self, driver: int | None, term: int, held: int, exact: bool) -> None:
+    def __init__(self, driver: int | None, term: int, held: int) -> None:
         self.driver = driver
         self.term = term
         self.held = held
-        self.exact = exact
 
 
 def _choose(conn: Connection, project_id: str, plan: Plan, rows: int) -> _Choice:
     limit = drive_limit(conn.dialect.name, rows, size(conn))
-    term, held = term_stats.rarest(conn, project_id, plan.terms, cap=limit + 1)
-    exact = conn.dialect.name == "sqlite" or held <= limit
+    term, held = term_stats.rarest(conn, project_id, plan.terms)
     driver = plan.terms.index(term) if held <= limit else None
-    return _Choice(driver, term, held, exact)
+    return _Choice(driver, term, held)
 
 
 # --- search and count ---------------------------------------------------------------------------
@@ -299,10 +294,9 @@ def _search_in_created_order(
     rarest: _Choice | None = None
     driver = 0
     if len(plan.terms) > 1:
-        cap = None if dialect == "sqlite" else COUNT_CAP
-        term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
+        term, held = term_stats.rarest(conn, project_id, plan.terms)
         driver = plan.terms.index(term)
-        rarest = _Choice(driver, term, held, dialect == "sqlite" or held < COUNT_CAP)
+        rarest = _Choice(driver, term, held)
     key: tuple[Any, ...] = ("ordered", dialect, tuple(sorted(plan.columns)), len(plan.terms))
     key += (driver,)
     key += (page.descending, id(select))  # callers pass module-level selects
@@ -359,12 +353,10 @@ def count(conn: Connection, project_id: str, plan: Plan, *, rarest: _Choice | No
         key: tuple[Any, ...] = ("count", conn.dialect.name, tuple(sorted(plan.columns)))
         stmt = _statement(key, lambda: _count_statement(plan, None, conn.dialect.name))
         return int(raw.fetchall(conn, stmt, _params(project_id, plan))[0][0])
-    if rarest is None or (conn.dialect.name != "sqlite" and not rarest.exact):
-        cap = None if len(plan.terms) == 1 else COUNT_CAP
-        term, held = term_stats.rarest(conn, project_id, plan.terms, cap)
-        exact = conn.dialect.name == "sqlite" or cap is None or held < cap
-        rarest = _Choice(None, term, held, exact)
-    if rarest.held == 0 and rarest.exact:
+    if rarest is None:
+        term, held = term_stats.rarest(conn, project_id, plan.terms)
+        rarest = _Choice(None, term, held)
+    if rarest.held == 0:
         return 0
     if plan.columns:  # drive from the rarest term, compare the columns on the threads row
         driver = plan.terms.index(rarest.term)
@@ -372,7 +364,7 @@ def count(conn: Connection, project_id: str, plan: Plan, *, rarest: _Choice | No
         stmt = _statement(key, lambda: _count_statement(plan, driver, conn.dialect.name))
         return int(raw.fetchall(conn, stmt, _params(project_id, plan))[0][0])
     others = [t for t in plan.terms if t != rarest.term]
-    if not others and rarest.exact:
+    if not others:
         return rarest.held
     return _count_by_terms(conn, project_id, rarest.term, others)
 

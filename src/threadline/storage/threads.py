@@ -219,14 +219,11 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
     return row
 
 
-_WITH_TERMS: dict[tuple[str, ...], Any] = {}
-
-
 def _insert_with_terms(columns: tuple[str, ...]) -> Any:
     """PostgreSQL: ``INSERT`` of a thread row with ``columns`` and of its metadata terms
     (``p_terms``, a list of term hashes), as one statement (a data-modifying CTE)."""
-    stmt = _WITH_TERMS.get(columns)
-    if stmt is None:
+
+    def build() -> Any:
         new_row = raw.insert_of(threads, columns).cte("new_thread")
         term = sa.func.unnest(sa.bindparam("p_terms", type_=sa.ARRAY(sa.BigInteger)))
         holders = sa.select(
@@ -235,12 +232,13 @@ def _insert_with_terms(columns: tuple[str, ...]) -> Any:
             sa.bindparam("created_at", type_=threads.c.created_at.type),
             sa.bindparam("id", type_=threads.c.id.type),
         )
-        stmt = _WITH_TERMS[columns] = (
+        return (
             thread_metadata_terms.insert()
             .from_select(("project_id", "term", "created_at", "thread_id"), holders)
             .add_cte(new_row)
         )
-    return stmt
+
+    return raw.shape("insert_with_terms", threads, columns, build)
 
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
