@@ -75,6 +75,24 @@ def _pg_admin(base: str, statement: str) -> None:
     asyncio.run(run())
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database, for migration tests (a fresh PostgreSQL database is created and
+    dropped)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set")
+    name = f"threadline_mig_{uuid.uuid4().hex[:10]}"
+    _pg_admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield str(sa.make_url(base).set(database=name).render_as_string(hide_password=False))
+    finally:
+        _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def database_urls(
     tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str | None

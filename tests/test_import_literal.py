@@ -418,7 +418,7 @@ def test_every_export_shape_gives_the_same_threads(
     path = tmp_path / "threads.jsonl"
     path.write_bytes(shapes.pop("threads.jsonl"))
     ok(import_literal(path, tenant, database_url))
-    reference = everything(client)
+    reference = without_signed_urls(everything(client))  # links turn over each minute
     assert [th["id"] for th in reference] == [n["id"] for n in nodes]
     assert len(reference[0]["steps"]) == 4 and reference[0]["participant_id"] == "lit-user-alice"
 
@@ -428,7 +428,7 @@ def test_every_export_shape_gives_the_same_threads(
         result = ok(import_literal(path, tenant, database_url))
         assert "0 created, 0 updated, 3 unchanged; 0 steps written" in result.stdout, name
         assert "0 scores and 0 attachments written" in result.stdout, name
-        assert everything(client) == reference, name
+        assert without_signed_urls(everything(client)) == reference, name
 
     # Standard input works too.
     ok(
@@ -442,7 +442,7 @@ def test_every_export_shape_gives_the_same_threads(
             input=sdk_jsonl(nodes),
         )
     )
-    assert everything(client) == reference
+    assert without_signed_urls(everything(client)) == reference
 
 
 def test_import_twice_changes_nothing(

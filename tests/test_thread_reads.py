@@ -166,6 +166,32 @@ async def test_json_null_and_sql_null_defaults(
     assert (bare["metadata"], bare["tags"], bare["input"]) == ({}, [], None)
 
 
+async def test_writes_render_the_step_again(service: Service, tenant: Tenant) -> None:
+    """A step's stored rendering (``steps.wire``) follows every kind of write to it: an update,
+    a batch that sends the step again with other values, and a move to another thread."""
+    p = tenant.project_id
+    tid = await _seeded(service, tenant)
+    await service.update_step(
+        p, f"{tid}-llm", t.StepUpdate(name="renamed", output={"content": TEXT}, tags=["new"])
+    )
+    again = {**_steps(tid)[3], "input": FLOATS, "metadata": {"v": 2}, "sequence": 9}
+    await service.ingest_steps(p, t.StepBatch.model_validate({"steps": [again]}))
+    other = await service.create_thread(p, t.ThreadCreate())
+    await service.update_step(p, f"{tid}-falsy", t.StepUpdate(thread_id=other["id"]))
+
+    slow = await service.get_thread(p, tid)
+    fast = await service.get_thread(p, tid, wire=True)
+    assert isinstance(fast["steps"], orjson.Fragment)
+    assert _comparable(dumps(fast)) == _comparable(dumps(slow))
+    by_id = {s["id"]: s for s in orjson.loads(dumps(fast))["steps"]}
+    assert f"{tid}-falsy" not in by_id
+    llm, bare = by_id[f"{tid}-llm"], by_id[f"{tid}-bare"]
+    assert (llm["name"], llm["output"], llm["tags"]) == ("renamed", {"content": TEXT}, ["new"])
+    assert (bare["input"], bare["metadata"], bare["sequence"]) == (FLOATS, {"v": 2}, 9)
+    moved = await service.get_thread(p, other["id"], wire=True)
+    assert [s["id"] for s in orjson.loads(dumps(moved))["steps"]] == [f"{tid}-falsy"]
+
+
 def _steps_match_step_reads(http: httpx.Client, client: Client, thread: dict[str, Any]) -> None:
     typed = client.threads.get(thread["id"]).steps
     assert typed is not None and [s.id for s in typed] == [s["id"] for s in thread["steps"]]

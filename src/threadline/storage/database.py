@@ -291,6 +291,28 @@ class SQLiteDatabase(Database):
 
         self._merging = loop.create_task(merge())
 
+    async def run_migrations(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._writer, self._migrate)
+
+    def _migrate(self) -> None:
+        """Upgrade with foreign keys off (SQLite's procedure for changing a table's schema: a
+        rebuilt table's DROP would otherwise cascade to the rows that refer to it), checked
+        before the commit."""
+        from threadline.storage.migrate import upgrade
+
+        conn = self._connection()
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: before BEGIN
+        try:
+            with conn.begin():
+                upgrade(conn)
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
+
     def _connection(self) -> Connection:
         if self._writer_conn is None or self._writer_conn.closed:
             self._writer_conn = self._writer_engine.connect()

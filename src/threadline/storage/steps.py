@@ -13,7 +13,7 @@ from threadline.core.errors import Conflict, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
-from threadline.storage import attached, json_rows, messages, raw
+from threadline.storage import attached, messages, raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import insert
 from threadline.storage.filtering import compile_conditions
@@ -330,10 +330,10 @@ def of_thread(
     return found, files
 
 
-#: a step's wire object (``to_wire``'s keys and defaults) as JSON text rendered by the database
-_STEP_JSON = json_rows.JSONRow(json_rows.fields_of(_COLUMNS, {"metadata": "{}", "tags": "[]"}))
+#: a thread's steps as their wire objects (``to_wire``'s keys and defaults), JSON text that the
+#: database renders when a step is written (``steps.wire``, migration 0014_step_wire)
 _OF_THREAD_JSON = (
-    sa.select(_STEP_JSON.label("step"))
+    sa.select(steps.c.wire)
     .where(
         steps.c.project_id == sa.bindparam("project_id"),
         steps.c.thread_id == sa.bindparam("thread_id"),
