@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from threadline.core.errors import Conflict, NotFound
@@ -233,13 +235,33 @@ _UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 _INSERTED = ("project_id", "id", "created_at", "type", "metadata", "tags")
 
 
+def _pg_array(name: str) -> Any:
+    """PostgreSQL: the parameter ``name`` as an array of the column's values (JSON as text)."""
+    kind = raw.column_kind(steps.c[name])
+    if kind == "json":
+        return sa.cast(sa.bindparam(name, type_=postgresql.ARRAY(sa.Text)), postgresql.ARRAY(JSONB))
+    element = sa.DateTime(timezone=True) if kind == "time" else steps.c[name].type
+    return sa.bindparam(name, type_=postgresql.ARRAY(element))
+
+
 def _upsert_statement(dialect: str, present: tuple[str, ...]) -> Any:
-    """INSERT of the batch's columns; on an existing id, replace the ``present`` ones."""
+    """INSERT of the batch's columns; on an existing id, replace the ``present`` ones.
+
+    On PostgreSQL the parameters are arrays (one per column) and the rows come from
+    ``unnest``: one statement for the whole group instead of one execution per row, each of
+    which set up the generated ``wire`` expression again (measured: 1,000 steps 15 ms
+    without that column, 32-40 ms with it row by row)."""
     key = (dialect, present)
     stmt = _UPSERTS.get(key)
     if stmt is None:
         columns = sorted({*_INSERTED, *present})
-        base = insert(steps, dialect).values({c: sa.bindparam(c) for c in columns})
+        if dialect == "postgresql":
+            arrays = sa.func.unnest(*(_pg_array(c) for c in columns))
+            rows = arrays.table_valued(*columns).render_derived()
+            source = sa.select(*(rows.c[c] for c in columns))
+            base = insert(steps, dialect).from_select(columns, source)
+        else:
+            base = insert(steps, dialect).values({c: sa.bindparam(c) for c in columns})
         if present:
             stmt = base.on_conflict_do_update(
                 index_elements=["project_id", "id"], set_={c: base.excluded[c] for c in present}
@@ -277,7 +299,12 @@ def upsert_batch(
             for key, value in defaults.items():
                 row.setdefault(key, value)
             driver_rows.append(raw.row_params(conn, steps, row))
-        raw.executemany(conn, _upsert_statement(conn.dialect.name, present), driver_rows)
+        stmt = _upsert_statement(conn.dialect.name, present)
+        if conn.dialect.name == "postgresql":
+            columns = list(driver_rows[0])
+            raw.execute(conn, stmt, {c: [row[c] for row in driver_rows] for c in columns})
+        else:
+            raw.executemany(conn, stmt, driver_rows)
     messages.index_step_platforms(
         conn, project_id, {k: v["platforms"] for k, v in merged.items() if "platforms" in v}
     )

@@ -49,17 +49,29 @@ _PG_COLUMNS = (
     "metrics, platforms"
 )
 
+
+def _pg_time(t: str) -> str:
+    """orjson's form of a UTC timestamp: no fraction when it is zero."""
+    return (
+        f"CASE WHEN date_trunc('second', {t}) = {t}"
+        f" THEN to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        f" ELSE to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END"
+    )
+
+
+# One simple expression (row_to_json of a row of a named type, for the keys): PL/pgSQL evaluates
+# it without running a query; the same rendering as a SELECT ... INTO cost 14 µs per inserted
+# step, and halved batch ingest.
 _PG_FUNCTIONS = (
-    # orjson's form of a UTC timestamp: no fraction when it is zero
     """
-    CREATE FUNCTION threadline_wire_time(t timestamptz) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT CASE WHEN date_trunc('second', t) = t
-            THEN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-            ELSE to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END
-    $$
+    CREATE TYPE threadline_step_wire_row AS (
+        id text, created_at text, thread_id text, parent_id text, root_run_id text, type text,
+        name text, input jsonb, output jsonb, metadata jsonb, tags jsonb, start_time text,
+        end_time text, error text, environment text, generation jsonb, sequence integer,
+        turn integer, source jsonb, metrics jsonb, platforms jsonb
+    )
     """,
-    """
+    f"""
     CREATE FUNCTION threadline_step_wire(
         id text, created_at timestamptz, thread_id text, parent_id text, root_run_id text,
         type text, name text, input jsonb, output jsonb, metadata jsonb, tags jsonb,
@@ -67,21 +79,14 @@ _PG_FUNCTIONS = (
         generation jsonb, sequence integer, turn integer, source jsonb, metrics jsonb,
         platforms jsonb
     ) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-    DECLARE
-        rendered text;
     BEGIN
-        SELECT CAST(row_to_json(_row) AS TEXT) INTO rendered FROM (SELECT
-            id AS "id", threadline_wire_time(created_at) AS "created_at",
-            thread_id AS "thread_id", parent_id AS "parent_id", root_run_id AS "root_run_id",
-            type AS "type", name AS "name", input AS "input", output AS "output",
-            coalesce(nullif(metadata, 'null'::jsonb), '{}'::jsonb) AS "metadata",
-            coalesce(nullif(tags, 'null'::jsonb), '[]'::jsonb) AS "tags",
-            threadline_wire_time(start_time) AS "start_time",
-            threadline_wire_time(end_time) AS "end_time", error AS "error",
-            environment AS "environment", generation AS "generation", sequence AS "sequence",
-            turn AS "turn", source AS "source", metrics AS "metrics", platforms AS "platforms"
-        ) AS _row;
-        RETURN rendered;
+        RETURN CAST(row_to_json(ROW(
+            id, {_pg_time("created_at")}, thread_id, parent_id, root_run_id, type, name,
+            input, output, coalesce(nullif(metadata, 'null'::jsonb), '{{}}'::jsonb),
+            coalesce(nullif(tags, 'null'::jsonb), '[]'::jsonb),
+            {_pg_time("start_time")}, {_pg_time("end_time")}, error, environment,
+            generation, sequence, turn, source, metrics, platforms
+        )::threadline_step_wire_row) AS text);
     END $$
     """,
 )
@@ -120,4 +125,4 @@ def downgrade() -> None:
         return
     op.drop_column("steps", "wire")
     op.execute("DROP FUNCTION threadline_step_wire")
-    op.execute("DROP FUNCTION threadline_wire_time")
+    op.execute("DROP TYPE threadline_step_wire_row")
