@@ -166,6 +166,26 @@ async def test_json_null_and_sql_null_defaults(
     assert (bare["metadata"], bare["tags"], bare["input"]) == ({}, [], None)
 
 
+async def test_a_thread_without_steps_reads_as_an_empty_list(
+    service: Service, tenant: Tenant
+) -> None:
+    """The fast path (one statement on PostgreSQL, whose step array is then NULL) and the
+    model path agree on a thread with no steps, and on one whose only step moved away."""
+    p = tenant.project_id
+    empty = await service.create_thread(p, t.ThreadCreate(name="empty"))
+    fast = orjson.loads(dumps(await service.get_thread(p, empty["id"], wire=True)))
+    slow = orjson.loads(dumps(await service.get_thread(p, empty["id"])))
+    assert fast == slow and fast["steps"] == [] and fast["name"] == "empty"
+    tid = await _seeded(service, tenant)
+    for step in _steps(tid):
+        await service.update_step(p, step["id"], t.StepUpdate(thread_id=empty["id"]))
+    moved = orjson.loads(dumps(await service.get_thread(p, tid, wire=True)))
+    assert moved["steps"] == [] and moved["id"] == tid
+    assert (
+        len(orjson.loads(dumps(await service.get_thread(p, empty["id"], wire=True)))["steps"]) == 5
+    )
+
+
 async def test_writes_render_the_step_again(service: Service, tenant: Tenant) -> None:
     """A step's stored rendering (``steps.wire``) follows every kind of write to it: an update,
     a batch that sends the step again with other values, and a move to another thread."""

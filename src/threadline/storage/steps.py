@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.engine import Connection
 
 from threadline.core.errors import Conflict, NotFound
@@ -376,8 +376,24 @@ def unannotated_of_thread_json(conn: Connection, project_id: str, thread_id: str
     for a thread known to have no reactions, scores or attachments (the thread read's fast
     path: no Python value per column)."""
     params = {"project_id": project_id, "thread_id": thread_id}
-    rows = raw.fetchall(conn, _OF_THREAD_JSON, params)
-    return orjson.Fragment("[" + ",".join([row[0][:-1] + _UNANNOTATED for row in rows]) + "]")
+    return unannotated_json([row[0] for row in raw.fetchall(conn, _OF_THREAD_JSON, params)])
+
+
+def unannotated_json(wires: Sequence[str] | None) -> Any:
+    """The JSON array of unannotated steps from their ``steps.wire`` texts, in order."""
+    return orjson.Fragment("[" + ",".join([w[:-1] + _UNANNOTATED for w in wires or ()]) + "]")
+
+
+def wire_array(project_id: Any, thread_id: Any) -> Any:
+    """PostgreSQL: a thread's ``steps.wire`` texts in ``of_thread``'s order, as one array
+    column, so that a thread read is one round trip (its second statement cost the server
+    ~120 µs of asyncpg's time; NULL for a thread with no steps)."""
+    ordered = aggregate_order_by(steps.c.wire, *_ORDER)
+    return (
+        sa.select(sa.func.array_agg(ordered, type_=postgresql.ARRAY(sa.Text)))
+        .where(steps.c.project_id == project_id, steps.c.thread_id == thread_id)
+        .scalar_subquery()
+    )
 
 
 def one_thread(conditions: Sequence[Condition], page: PageRequest) -> str | None:

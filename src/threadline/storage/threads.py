@@ -273,6 +273,12 @@ _BY_ID_WITH_PRESENT = raw.Reader(
         *attached.present_columns(sa.bindparam("project_id"), sa.bindparam("id"))
     )
 )
+#: PostgreSQL: with the steps' wire texts too (one round trip for a thread read)
+_BY_ID_WITH_STEPS = raw.Reader(
+    _BY_ID_WITH_PRESENT.stmt.add_columns(
+        step_store.wire_array(sa.bindparam("project_id"), sa.bindparam("id")).label("wires")
+    )
+)
 
 
 def get(
@@ -287,7 +293,9 @@ def get(
     and a thread without reactions, scores or attachments gets its steps as one JSON fragment
     rendered by the database (``steps.unannotated_of_thread_json``)."""
     params = {"project_id": project_id, "id": thread_id}
-    found = (_BY_ID_WITH_PRESENT if include_steps else _BY_ID).rows(conn, params)
+    reader = _BY_ID_WITH_PRESENT if include_steps else _BY_ID
+    with_wires = include_steps and wire and conn.dialect.name == "postgresql"
+    found = (_BY_ID_WITH_STEPS if with_wires else reader).rows(conn, params)
     if not found:
         raise NotFound(f"thread {thread_id!r} not found")
     m = found[0]
@@ -297,7 +305,11 @@ def get(
             bool(m["has_reactions"]), bool(m["has_scores"]), bool(m["has_attachments"])
         )
         if wire and has == attached.NONE:
-            thread["steps"] = step_store.unannotated_of_thread_json(conn, project_id, thread_id)
+            thread["steps"] = (
+                step_store.unannotated_json(m["wires"])
+                if with_wires
+                else step_store.unannotated_of_thread_json(conn, project_id, thread_id)
+            )
             thread["attachments"], thread["scores"] = [], []
             return thread
         thread["steps"], thread["attachments"] = step_store.of_thread(
