@@ -92,6 +92,28 @@ async def test_a_one_statement_write_cannot_run_a_second(db: Database, tenant: T
     assert (await db.read(_names, project))["second"] == "renamed"
 
 
+@pytest.mark.parametrize("quick", [True, False])
+async def test_a_one_statement_read_runs_alone_and_sees_later_writes(
+    db: Database, tenant: Tenant, quick: bool
+) -> None:
+    """A read promised as one statement runs without a transaction of its own: a second
+    statement is refused, and the connection is left in no transaction (on SQLite an open
+    one would keep its snapshot, and the next read would miss what was written since)."""
+    project = tenant.project_id
+    with pytest.raises(OneStatementBroken):
+        await db.read(_ids_twice, project, quick=quick, one_statement=True)
+    for name in ("one", "two"):
+        await db.write(_insert_then, project, name, False)
+        for _ in range(3):  # the event loop's connection and the readers' alike
+            seen = await db.read(_ids, project, quick=quick, one_statement=True)
+            assert name in seen
+    assert await db.read(_ids, project) == {"one", "two"}
+
+
+def _ids_twice(conn: Connection, project_id: str) -> set[str]:
+    return _ids(conn, project_id) | _ids(conn, project_id)
+
+
 async def test_a_one_statement_create_is_all_or_nothing(db: Database, tenant: Tenant) -> None:
     """A thread create written as one statement (its row and its metadata terms) that
     conflicts leaves no terms behind: a search by its metadata finds only the first thread."""

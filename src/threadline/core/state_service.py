@@ -187,7 +187,9 @@ class StateService:
         return thread, problem
 
     async def get_thread(self, project_id: str, thread_id: str) -> dict[str, Any]:
-        thread = await self.db.read(thread_state.get, project_id, thread_id, quick=True)
+        thread = await self.db.read(
+            thread_state.get, project_id, thread_id, quick=True, one_statement=True
+        )
         if thread is None:
             raise NotFound(f"Thread with ID {thread_id} not found")
         return thread
@@ -349,24 +351,40 @@ class StateService:
         """
         store: Any = checkpoint_reads if wire else checkpoints
 
-        def run(conn: Connection) -> dict[str, Any] | None:
+        def find(conn: Connection) -> dict[str, Any] | None:
             if checkpoint_id is None:
-                cp = store.head(conn, project_id, thread_id, checkpoint_ns or "")
+                found: dict[str, Any] | None = store.head(
+                    conn, project_id, thread_id, checkpoint_ns or ""
+                )
             else:
-                cp = store.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
+                found = store.get(conn, project_id, thread_id, checkpoint_id, checkpoint_ns)
+            return found
+
+        def run(conn: Connection) -> dict[str, Any] | None:
+            cp = find(conn)
             if cp is None:
-                if not thread_state.exists(conn, project_id, thread_id):
-                    raise NotFound(f"Thread with ID {thread_id} not found")
                 return None
             view = state_view(thread_id, cp)
-            if subgraphs:
-                view["tasks"] = [
-                    self._expand(conn, store, project_id, thread_id, t) for t in cp["tasks"]
-                ]
+            view["tasks"] = [
+                self._expand(conn, store, project_id, thread_id, t) for t in cp["tasks"]
+            ]
             return view
 
-        # one indexed row (a subgraph expansion reads one more per task)
-        return await self.db.read(run, quick=wire and not subgraphs)
+        if subgraphs:  # a subgraph expansion reads one more row per task
+            state = await self.db.read(run)
+        else:  # one indexed row, one statement
+            cp = await self.db.read(find, quick=wire, one_statement=True)
+            state = None if cp is None else state_view(thread_id, cp)
+        if state is None:
+            await self._require_thread(project_id, thread_id)
+        return state
+
+    async def _require_thread(self, project_id: str, thread_id: str) -> None:
+        """NotFound unless the thread exists (after a read that found nothing in it)."""
+        if not await self.db.read(
+            thread_state.exists, project_id, thread_id, quick=True, one_statement=True
+        ):
+            raise NotFound(f"Thread with ID {thread_id} not found")
 
     def _expand(
         self,
@@ -515,12 +533,13 @@ class StateService:
                     metadata=metadata,
                     checkpoint_id=checkpoint_id,
                 )
-            if not rows and not thread_state.exists(conn, project_id, thread_id):
-                raise NotFound(f"Thread with ID {thread_id} not found")
             return [state_view(thread_id, cp) for cp in rows]
 
         # an indexed range of rows whose JSON is not decoded: short enough for the event loop
-        return await self.db.read(run, quick=fast and limit <= QUICK_HISTORY)
+        states = await self.db.read(run, quick=fast and limit <= QUICK_HISTORY, one_statement=fast)
+        if not states:
+            await self._require_thread(project_id, thread_id)
+        return states
 
     # --- a LangGraph checkpointer's checkpoints (threadline.langgraph.ThreadlineSaver) ---------
 
