@@ -177,13 +177,18 @@ def time_param(conn: Connection, value: datetime | None) -> Any:
     """A timestamp parameter: naive-UTC text on SQLite (as SQLAlchemy stores it), aware on PG."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    elif value.utcoffset() != _ZERO:
-        value = value.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
+    return _time_param(value, conn.dialect.name == "sqlite")
+
+
+def _time_param(value: datetime, sqlite: bool) -> Any:
+    if sqlite:
+        offset = value.utcoffset()
+        if offset:  # naive or UTC: the wall time is UTC already
+            value = value - offset
         return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-    return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
 
 
 def json_value(raw: Any) -> Any:
@@ -307,6 +312,34 @@ def _column_kinds(table: sa.Table) -> tuple[frozenset[str], frozenset[str]]:
                 time_cols.add(col.name)
         found = _KINDS[table.name] = (frozenset(json_cols), frozenset(time_cols))
     return found
+
+
+def rows_params(
+    conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], fixed: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Rows of ``table`` that all have the same keys, as driver parameters, with ``fixed``
+    (values already in driver form) on every row: ``row_params`` with the keys sorted out
+    once (a batch of 1,000 steps spent 9 ms preparing its rows one by one)."""
+    if not rows:
+        return []
+    json_cols, time_cols = _column_kinds(table)
+    keys = set(rows[0]).difference(fixed)
+    json_keys = sorted(json_cols.intersection(keys))
+    time_keys = sorted(time_cols.intersection(keys))
+    dumps, sqlite = orjson.dumps, conn.dialect.name == "sqlite"
+    out = []
+    for row in rows:
+        params = {**row, **fixed}
+        for key in json_keys:
+            value = row[key]
+            if value is not None:
+                params[key] = dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        for key in time_keys:
+            value = row[key]
+            if value is not None:
+                params[key] = _time_param(value, sqlite)
+        out.append(params)
+    return out
 
 
 def row_params(conn: Connection, table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:

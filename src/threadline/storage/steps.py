@@ -289,16 +289,14 @@ def upsert_batch(
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for step_id in sorted(merged):
         values = _normalise(merged[step_id])
-        groups.setdefault(tuple(sorted(values)), []).append(
-            {"project_id": project_id, "id": step_id, "created_at": now, **values}
-        )
+        groups.setdefault(tuple(sorted(values)), []).append({"id": step_id, **values})
     defaults = {"type": "undefined", "metadata": {}, "tags": []}
+    fixed = {"project_id": project_id, "created_at": raw.time_param(conn, now)}
     for present, rows in groups.items():
-        driver_rows = []
         for row in rows:
             for key, value in defaults.items():
                 row.setdefault(key, value)
-            driver_rows.append(raw.row_params(conn, steps, row))
+        driver_rows = raw.rows_params(conn, steps, rows, fixed)
         stmt = _upsert_statement(conn.dialect.name, present)
         if conn.dialect.name == "postgresql":
             columns = list(driver_rows[0])
