@@ -167,17 +167,9 @@ steps = sa.Table(
     sa.ForeignKeyConstraint(
         ["project_id", "thread_id"], ["threads.project_id", "threads.id"], ondelete="CASCADE"
     ),
+    sa.Index("ix_steps_thread", "project_id", "thread_id", "start_time"),
     sa.Index("ix_steps_created", "project_id", "created_at", "id"),
     sa.Index("ix_steps_parent", "project_id", "parent_id"),
-)
-# a thread's steps in the order its read returns them (migration 0014_step_wire)
-sa.Index(
-    "ix_steps_thread",
-    steps.c.project_id,
-    steps.c.thread_id,
-    sa.func.coalesce(steps.c.start_time, steps.c.created_at),
-    steps.c.created_at,
-    steps.c.id,
 )
 
 # --- LangGraph thread state (migration 0004_langgraph) -------------------------------------------
