@@ -823,6 +823,9 @@ async def bench_target(
         f"concurrency {args.concurrency}, {args.duration:g} s per row after {args.warmup:g} s of "
         f"warm-up; one server process at {target.url}",
     ]
+    if target.backend == "sqlite" and target.local is not None:
+        mode = os.environ.get("THREADLINE_SQLITE_SYNCHRONOUS", "NORMAL (the default)")
+        notes.append(f"SQLite synchronous={mode} (THREADLINE_SQLITE_SYNCHRONOUS)")
     if target.quiet_waits >= 1:
         notes.append(f"waited {target.quiet_waits:.0f} s in all for other CPU load to settle")
     title = f"{target.backend}, {size:,} threads"

@@ -30,10 +30,10 @@ class Settings(BaseModel):
     )
     db_readers: int = Field(4, ge=1, description="SQLite reader threads.")
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
-        "FULL",
-        description="SQLite commit durability. FULL: a write is acknowledged once on disk "
-        "(an fsync per group commit). NORMAL: once in the OS (survives a killed server, not "
-        "a power cut); faster where fsync is slow.",
+        "NORMAL",
+        description="SQLite commit durability. NORMAL: a write is acknowledged once the OS has "
+        "it (survives a killed server; a power cut may lose the last commits, never corrupts). "
+        "FULL: once on disk (an fsync, ~0.7 ms here, per group commit; ~20% fewer writes/s).",
     )
     db_pool_size: int = Field(20, ge=1, description="PostgreSQL connection pool size.")
     key_cache_seconds: float = Field(
