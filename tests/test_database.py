@@ -192,6 +192,54 @@ async def test_sqlite_commit_durability_setting(tmp_path: Any, setting: str, pra
         Database.create(f"sqlite:///{tmp_path}/e.db", synchronous="OFF")
 
 
+def _fill(conn: Connection, rows: int) -> int:
+    conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS filler (body BLOB)")
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.executemany("INSERT INTO filler VALUES (?)", [(os.urandom(4000),) for _ in range(rows)])
+    return int(conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+
+async def test_sqlite_log_reaches_the_database_file_off_the_commit_path(tmp_path: Any) -> None:
+    """The writer leaves checkpoints to a thread of its own: 8 MB written reach the database
+    file (which only a checkpoint writes to) although no commit checkpoints below 32 MB."""
+    path = tmp_path / "d.db"
+    db = Database.create(f"sqlite:///{path}")
+    try:
+        await db.write(lambda c: c.exec_driver_sql("SELECT 1"))
+        before = path.stat().st_size
+        assert await db.write(_fill, 2000) == 8192  # pages: the writer's own checkpoints
+        for _ in range(100):
+            if path.stat().st_size > before + 8_000_000:
+                break
+            await asyncio.sleep(0.05)
+        assert path.stat().st_size > before + 8_000_000
+        count = await db.read(lambda c: c.exec_driver_sql("SELECT count(*) FROM filler").scalar())
+        assert count == 2000
+    finally:
+        await db.close()
+
+
+async def test_sqlite_log_stays_bounded_under_a_steady_stream_of_writes(tmp_path: Any) -> None:
+    """Checkpoints that overlap writes never leave the log fully copied; the writer's own
+    checkpoint at 8,192 pages lets it restart: 96 MB written back to back, the log stays
+    near 32 MB instead of holding all of it."""
+    path = tmp_path / "d.db"
+    db = Database.create(f"sqlite:///{path}")
+    try:
+        await db.write(_fill, 0)
+
+        async def writer() -> None:
+            for _ in range(15):
+                await db.write(_fill, 100)  # 400 KB
+
+        await asyncio.gather(*(writer() for _ in range(16)))
+        wal = path.with_name("d.db-wal").stat().st_size
+        assert wal < 48_000_000, f"the log grew to {wal:,} bytes"
+    finally:
+        await db.close()
+
+
 async def test_quick_sqlite_reads_from_another_thread_use_their_own_connection(
     tmp_path: Any,
 ) -> None:

@@ -1,0 +1,59 @@
+"""Checkpoints SQLite's write-ahead log on a thread of its own, not in a request's commit.
+
+By default SQLite checkpoints in the COMMIT that takes the log past 1,000 pages: that commit
+copies the log's pages into the database file and syncs both, and for a group of quick writes
+it runs on the event loop's thread, which stands still meanwhile (the p99 of writes). The writer
+connection turns that off (``wal_autocheckpoint=0``) and :class:`WalCheckpointer` runs a
+PASSIVE checkpoint on a connection of its own every ``interval`` seconds (one with nothing to
+copy costs next to nothing): a PASSIVE checkpoint waits for no reader or writer, and the
+thread releases the GIL while SQLite works. The log restarts from its beginning as before,
+at the first write after a checkpoint that copied it all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+
+__all__ = ["WalCheckpointer"]
+
+log = logging.getLogger("threadline.storage")
+
+
+class WalCheckpointer:
+    """A daemon thread that checkpoints ``database``'s log while it is open."""
+
+    def __init__(self, database: str, *, interval: float = 0.1) -> None:
+        self._database = database
+        self._wal = database + "-wal"
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="threadline-wal-checkpoint", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self._interval):
+                if not os.path.exists(self._wal):
+                    continue
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self._database, isolation_level=None, timeout=0)
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:  # the next round tries again; the log only grows meanwhile
+                    log.exception("checkpointing %s failed", self._wal)
+                    if conn is not None:
+                        conn.close()
+                        conn = None
+        finally:
+            if conn is not None:
+                conn.close()
