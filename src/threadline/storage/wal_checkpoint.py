@@ -16,10 +16,14 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 
 __all__ = ["WalCheckpointer"]
 
 log = logging.getLogger("threadline.storage")
+
+#: a failing checkpoint is logged at most this often (it is retried every interval)
+LOG_EVERY_SECONDS = 60.0
 
 
 class WalCheckpointer:
@@ -35,22 +39,31 @@ class WalCheckpointer:
         )
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is running (it stops only at :meth:`close`)."""
+        return self._thread.is_alive()
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        last_logged = -LOG_EVERY_SECONDS
         try:
             while not self._stop.wait(self._interval):
                 if not os.path.exists(self._wal):
                     continue
                 try:
                     if conn is None:
-                        conn = sqlite3.connect(self._database, isolation_level=None, timeout=0)
+                        conn = sqlite3.connect(self._database, isolation_level=None, timeout=1)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error:  # the next round tries again; the log only grows meanwhile
-                    log.exception("checkpointing %s failed", self._wal)
+                except sqlite3.Error:  # the next round tries again (the writer's own checkpoint
+                    # at WRITER_CHECKPOINT_PAGES still bounds the log); logged once a minute
+                    if time.monotonic() - last_logged >= LOG_EVERY_SECONDS:
+                        last_logged = time.monotonic()
+                        log.exception("checkpointing %s failed", self._wal)
                     if conn is not None:
                         conn.close()
                         conn = None
