@@ -182,8 +182,8 @@ class SQLiteDatabase(Database):
 
     def __init__(self, url: str, *, readers: int = 4, synchronous: str = "NORMAL") -> None:
         self.url = url
-        path = sa.make_url(url).database
-        if path and path != ":memory:":
+        path = _file_path(url)
+        if path is not None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         common: dict[str, Any] = {
             "json_serializer": _json_dumps,
@@ -196,13 +196,13 @@ class SQLiteDatabase(Database):
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         # the writer never checkpoints in a commit: a thread does (storage/wal_checkpoint.py)
-        self._checkpointer = WalCheckpointer(path) if path and _is_file(path) else None
+        self._checkpointer = WalCheckpointer(path) if path is not None else None
         _configure_sqlite(
             self._writer_engine,
             begin="BEGIN IMMEDIATE",
             synchronous=synchronous,
             writer=True,
-            autocheckpoint=self._checkpointer is None,
+            checkpoint_pages=WRITER_CHECKPOINT_PAGES if self._checkpointer else None,
         )
         _configure_sqlite(self._reader_engine, begin="BEGIN", synchronous="NORMAL", writer=False)
         _guard_statements(self._reader_engine)
@@ -414,14 +414,25 @@ class SQLiteDatabase(Database):
 WRITER_CHECKPOINT_PAGES = 8192
 
 
-def _is_file(path: str | None) -> bool:
-    """Whether a SQLite database path names a file (not an in-memory database)."""
-    return bool(path) and path != ":memory:" and not str(path).startswith("file::memory:")
+def _file_path(url: str) -> str | None:
+    """The file a SQLite URL names; None for an in-memory database."""
+    path = sa.make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    return path
 
 
 def _configure_sqlite(
-    engine: Engine, *, begin: str, synchronous: str, writer: bool, autocheckpoint: bool = True
+    engine: Engine,
+    *,
+    begin: str,
+    synchronous: str,
+    writer: bool,
+    checkpoint_pages: int | None = None,
 ) -> None:
+    """Pragmas for each new connection, and its BEGIN; ``checkpoint_pages``: the log size at
+    which a commit checkpoints (None: SQLite's default, 1,000)."""
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, record: Any) -> None:
         if writer:
@@ -436,7 +447,7 @@ def _configure_sqlite(
             "cache_size=-65536",
             "temp_store=MEMORY",
             "mmap_size=268435456",
-            *(() if autocheckpoint else (f"wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}",)),
+            *(() if checkpoint_pages is None else (f"wal_autocheckpoint={checkpoint_pages}",)),
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -2,12 +2,13 @@
 
 By default SQLite checkpoints in the COMMIT that takes the log past 1,000 pages: that commit
 copies the log's pages into the database file and syncs both, and for a group of quick writes
-it runs on the event loop's thread, which stands still meanwhile (the p99 of writes). The writer
-connection turns that off (``wal_autocheckpoint=0``) and :class:`WalCheckpointer` runs a
-PASSIVE checkpoint on a connection of its own every ``interval`` seconds (one with nothing to
-copy costs next to nothing): a PASSIVE checkpoint waits for no reader or writer, and the
-thread releases the GIL while SQLite works. The log restarts from its beginning as before,
-at the first write after a checkpoint that copied it all.
+it runs on the event loop's thread, which stands still meanwhile (the p99 of writes).
+:class:`WalCheckpointer` runs a PASSIVE checkpoint on a connection of its own every
+``interval`` seconds instead (one with nothing to copy costs next to nothing): it waits for no
+reader or writer, and the thread releases the GIL while SQLite works. The writer's own
+threshold moves to ``database.WRITER_CHECKPOINT_PAGES`` (32 MB): checkpoints that overlap a
+steady stream of writes never leave the log fully copied, so without the writer's occasional
+one (mostly copied already, so cheap) the log would never restart and would grow without end.
 """
 
 from __future__ import annotations
