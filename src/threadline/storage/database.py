@@ -465,6 +465,9 @@ def _configure_sqlite(
 #: PostgreSQL: how often the per-term count deltas are folded into the counts (term_stats)
 FOLD_EVERY_SECONDS = 1.0
 
+#: PostgreSQL: at most this often a process that folded deltas vacuums their tables
+VACUUM_FOLDED_EVERY_SECONDS = 10.0
+
 #: a pooled PostgreSQL connection unused for longer than this is pinged before it is handed out
 PING_AFTER_IDLE_SECONDS = 2.0
 
@@ -633,11 +636,19 @@ class PostgresDatabase(Database):
     async def _fold_counts(self) -> None:
         """Fold the per-term count deltas every FOLD_EVERY_SECONDS once this process has
         migrated the database, as every server does at start-up (term_stats.compact; counts
-        are exact either way, folding keeps them one lookup)."""
+        are exact either way, folding keeps them one lookup), and vacuum what the folds left
+        behind at most every VACUUM_FOLDED_EVERY_SECONDS (term_stats.vacuum)."""
+        folded, vacuumed_at = False, time.monotonic()
         while True:
             await asyncio.sleep(FOLD_EVERY_SECONDS)
             try:
-                await self._run(self._transactional, term_stats.compact, (), transaction=True)
+                changed = await self._run(
+                    self._transactional, term_stats.compact, (), transaction=True
+                )
+                folded = folded or changed > 0
+                if folded and time.monotonic() - vacuumed_at >= VACUUM_FOLDED_EVERY_SECONDS:
+                    folded, vacuumed_at = False, time.monotonic()
+                    await self._run(self._autocommit, term_stats.vacuum, (), transaction=False)
             except Exception:  # the next round tries again; counts stay exact meanwhile
                 log.exception("folding metadata term counts failed")
 

@@ -83,6 +83,21 @@ def compact(conn: Connection, *, wait: bool = False) -> int:
     return len(changed)
 
 
+#: the fold's two tables, vacuumed by the folding process itself (see :func:`vacuum`)
+_VACUUM = "VACUUM (SKIP_LOCKED) thread_metadata_term_deltas, thread_metadata_term_counts"
+
+
+def vacuum(conn: Connection) -> None:
+    """PostgreSQL: reclaim the rows the folds deleted and updated (run it on an autocommit
+    connection). The deltas table is a queue: every row is deleted within a second or so, and
+    each fold scans the table whole, dead rows included. Left to autovacuum (a pass a minute at
+    best; never when it is off) a fold of 9,000 deltas was measured taking 314 ms after a
+    quarter of an hour of creates, 44 ms once vacuumed. Vacuum skips a table another process is
+    vacuuming (``SKIP_LOCKED``) and the pages with no dead rows, so it costs what changed."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_VACUUM)
+
+
 def rarest(conn: Connection, project_id: str, terms: list[int]) -> tuple[int, int]:
     """The term held by fewest threads, and how many hold it."""
     best = (terms[0], -1)
