@@ -86,6 +86,10 @@ class Service:
     async def create_thread(self, project_id: str, body: t.ThreadCreate) -> dict[str, Any]:
         data = body.model_dump(exclude_unset=True)
         alone = threads.one_statement_create(data)
+        if alone and self.db.dialect == "postgresql":  # sent with the creates beside it
+            stmt, params, conflict, created = threads.planned_create(project_id, data)
+            await self.db.insert_together(stmt, params, conflict)
+            return created
         return await self.db.write(
             threads.create, project_id, data, quick=True, one_statement=alone
         )

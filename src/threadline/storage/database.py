@@ -46,7 +46,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from threadline.core.errors import Conflict, DomainError, InvalidInput
-from threadline.storage import pending_terms, raw, term_stats
+from threadline.storage import insert_batches, pending_terms, raw, term_stats
 from threadline.storage.raw import OneStatementBroken
 from threadline.storage.wal_checkpoint import WalCheckpointer
 
@@ -146,6 +146,17 @@ class Database:
         instead of three), and a second statement fails with :class:`OneStatementBroken`
         before it runs. SQLite, which commits writes in groups, ignores it."""
         raise NotImplementedError
+
+    async def insert_together(
+        self, stmt: Any, params: dict[str, Any], conflict: Callable[[], Exception]
+    ) -> None:
+        """Insert one row with ``stmt``, one statement with no result (driver ``params``);
+        ``conflict()`` is raised when the row breaks a unique constraint. PostgreSQL sends
+        the inserts of one statement that arrive in the same turn of the event loop together:
+        one round trip and one commit (storage/insert_batches.py)."""
+        await self.write(
+            insert_batches.insert_one, stmt, params, conflict, quick=True, one_statement=True
+        )
 
     async def run_migrations(self) -> None:
         from threadline.storage.migrate import upgrade
@@ -613,6 +624,7 @@ class PostgresDatabase(Database):
         self._autocommit = _HeldConnections(self._read_engine, limit=held_autocommit)
         self._transactional = _HeldConnections(self._engine, limit=held_transactional)
         self._folder: asyncio.Task[None] | None = None
+        self._inserts = insert_batches.InsertBatcher(self._run_autocommitted)
 
     async def read(
         self, fn: Op[T], *args: Any, quick: bool = False, one_statement: bool = False
@@ -627,6 +639,14 @@ class PostgresDatabase(Database):
         if one_statement:
             return await self._run(self._autocommit, _alone, (fn, *args), transaction=False)
         return await self._run(self._transactional, fn, args, transaction=True)
+
+    async def insert_together(
+        self, stmt: Any, params: dict[str, Any], conflict: Callable[[], Exception]
+    ) -> None:
+        await self._inserts.insert(stmt, params, conflict)
+
+    async def _run_autocommitted(self, fn: Op[T], *args: Any) -> T:
+        return await self._run(self._autocommit, fn, args, transaction=False)
 
     async def run_migrations(self) -> None:
         await super().run_migrations()
@@ -672,6 +692,7 @@ class PostgresDatabase(Database):
             self._folder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._folder
+        await self._inserts.close()
         await self._autocommit.close()
         await self._transactional.close()
         await self._engine.dispose()

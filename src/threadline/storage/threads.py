@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,17 +181,15 @@ def insert_row(conn: Connection, project_id: str, data: dict[str, Any]) -> str:
     return str(_insert(conn, project_id, data)["id"])
 
 
-def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+def _new_row(project_id: str, data: dict[str, Any], participant_id: Any) -> dict[str, Any]:
     now = data.get("created_at") or utcnow()
-    thread_id = data.get("id") or uuid7()
-    meta = data.get("metadata") or {}
-    row = {
+    return {
         "project_id": project_id,
-        "id": thread_id,
+        "id": data.get("id") or uuid7(),
         "name": data.get("name"),
-        "metadata": meta,
+        "metadata": data.get("metadata") or {},
         "tags": data.get("tags") or [],
-        "participant_id": _resolve_participant(conn, project_id, data),
+        "participant_id": participant_id,
         "environment": data.get("environment"),
         "status": data.get("status") or "idle",
         "created_at": now,
@@ -200,16 +198,24 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
         "platforms": data.get("platforms"),
         **{k: data[k] for k in STATE_COLUMNS if k in data},
     }
+
+
+def _statement(row: dict[str, Any], terms: list[int]) -> Any:
+    """The INSERT of ``row``: with its metadata terms in one statement when there are any."""
+    return _insert_with_terms(tuple(row)) if terms else raw.insert_of(threads, row)
+
+
+def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    row = _new_row(project_id, data, _resolve_participant(conn, project_id, data))
+    meta, now, thread_id = row["metadata"], row["created_at"], row["id"]
     params = raw.row_params(conn, threads, row)
     terms = row_terms(meta) if conn.dialect.name == "postgresql" else []
+    if terms:  # the row and its terms in one statement: one round trip instead of two
+        params["p_terms"] = terms
     try:
-        if terms:  # the row and its terms in one statement: one round trip instead of two
-            params["p_terms"] = terms
-            raw.execute(conn, _insert_with_terms(tuple(row)), params)
-        else:
-            raw.execute(conn, raw.insert_of(threads, row), params)
+        raw.execute(conn, _statement(row, terms), params)
     except sa.exc.IntegrityError:
-        raise Conflict(f"thread {thread_id!r} exists", field="id") from None
+        raise _taken(thread_id) from None
     if not terms:
         _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
     if data.get("platforms"):
@@ -217,6 +223,25 @@ def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str
             conn, project_id, thread_id, data["platforms"], replace=False
         )
     return row
+
+
+def _taken(thread_id: str) -> Conflict:
+    return Conflict(f"thread {thread_id!r} exists", field="id")
+
+
+def planned_create(
+    project_id: str, data: dict[str, Any]
+) -> tuple[Any, dict[str, Any], Callable[[], Exception], dict[str, Any]]:
+    """PostgreSQL, for ``data`` that :func:`one_statement_create` accepts: the one statement
+    :func:`create` would run, its driver parameters, the error for an id already taken, and
+    the thread as :func:`create` returns it; for ``Database.insert_together``."""
+    row = _new_row(project_id, data, None)
+    params = raw.driver_row(threads, row, sqlite=False)
+    terms = row_terms(row["metadata"])
+    if terms:
+        params["p_terms"] = terms
+    thread_id = row["id"]
+    return _statement(row, terms), params, lambda: _taken(thread_id), _created(row)
 
 
 def _insert_with_terms(columns: tuple[str, ...]) -> Any:
@@ -246,6 +271,11 @@ def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str,
     row = _insert(conn, project_id, data)
     if row["participant_id"] is not None:  # the participant's identifier comes from its row
         return get(conn, project_id, row["id"], include_steps=False)
+    return _created(row)
+
+
+def _created(row: dict[str, Any]) -> dict[str, Any]:
+    """A thread with no participant, as :func:`create` returns it, from its inserted row."""
     return {
         "id": row["id"],
         "name": row["name"],
