@@ -27,21 +27,32 @@ async def _count(service: Service, tenant: Tenant, metadata: dict[str, Any]) -> 
     return await service.count_threads(tenant.project_id, t.ThreadCount(metadata=metadata))
 
 
+_FIELDS = ("id", "name", "metadata", "tags", "environment", "status", "created_at", "updated_at")
+
+
 async def test_creates_sent_together_are_all_stored(service: Service, tenant: Tenant) -> None:
     batch = uuid.uuid4().hex
-    bodies = [{"id": f"{batch}-{i}", "metadata": {"batch": batch, "i": i}} for i in range(30)]
+    bodies: list[dict[str, Any]] = [
+        {
+            "id": f"{batch}-{i}",
+            "name": f"chat {i}" if i % 2 else None,
+            "metadata": {"batch": batch, "i": i, "nested": {"deep": [i, "x"]}},
+            "tags": ["t", str(i)],
+            "environment": "prod" if i % 3 else None,
+            "status": "busy" if i == 5 else "idle",
+        }
+        for i in range(30)
+    ]
     bodies += [{"name": "no metadata"} for _ in range(3)]  # another statement: another batch
     results = await _together(service, tenant, bodies)
     assert [r["id"] for r in results[:30]] == [b["id"] for b in bodies[:30]]
-    assert all(r["name"] == "no metadata" for r in results[30:])
     assert await _count(service, tenant, {"batch": batch}) == 30
     assert await _count(service, tenant, {"batch": batch, "i": 7}) == 1
-    for body in bodies[:30:7]:
-        got = await service.get_thread(tenant.project_id, body["id"])
-        assert got["metadata"] == body["metadata"]
-    for created in results[30:]:
+    assert await _count(service, tenant, {"nested": {"deep": [7]}}) == 1
+    for body, created in zip(bodies, results, strict=True):
         got = await service.get_thread(tenant.project_id, created["id"])
-        assert got["name"] == "no metadata" and got["metadata"] == {}
+        assert {k: got[k] for k in _FIELDS} == {k: created[k] for k in _FIELDS}
+        assert {k: got[k] for k in body} == body
 
 
 async def test_a_taken_id_fails_only_its_own_create(service: Service, tenant: Tenant) -> None:
