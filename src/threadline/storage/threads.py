@@ -200,23 +200,27 @@ def _new_row(project_id: str, data: dict[str, Any], participant_id: Any) -> dict
     }
 
 
-def _statement(row: dict[str, Any], terms: list[int]) -> Any:
-    """The INSERT of ``row``: with its metadata terms in one statement when there are any."""
-    return _insert_with_terms(tuple(row)) if terms else raw.insert_of(threads, row)
+def _planned(row: dict[str, Any], *, postgres: bool) -> tuple[Any, dict[str, Any], bool]:
+    """The INSERT of ``row``, its driver parameters, and whether it writes the metadata terms
+    too (PostgreSQL, when there are any: the row and its terms in one statement, one round
+    trip instead of two)."""
+    params = raw.driver_row(threads, row, sqlite=not postgres)
+    terms = row_terms(row["metadata"]) if postgres else []
+    if not terms:
+        return raw.insert_of(threads, row), params, False
+    params["p_terms"] = terms
+    return _insert_with_terms(tuple(row)), params, True
 
 
 def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
     row = _new_row(project_id, data, _resolve_participant(conn, project_id, data))
     meta, now, thread_id = row["metadata"], row["created_at"], row["id"]
-    params = raw.row_params(conn, threads, row)
-    terms = row_terms(meta) if conn.dialect.name == "postgresql" else []
-    if terms:  # the row and its terms in one statement: one round trip instead of two
-        params["p_terms"] = terms
+    stmt, params, with_terms = _planned(row, postgres=conn.dialect.name == "postgresql")
     try:
-        raw.execute(conn, _statement(row, terms), params)
+        raw.execute(conn, stmt, params)
     except sa.exc.IntegrityError:
         raise _taken(thread_id) from None
-    if not terms:
+    if not with_terms:
         _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
     if data.get("platforms"):
         message_store.index_thread_platforms(
@@ -236,12 +240,9 @@ def planned_create(
     :func:`create` would run, its driver parameters, the error for an id already taken, and
     the thread as :func:`create` returns it; for ``Database.insert_together``."""
     row = _new_row(project_id, data, None)
-    params = raw.driver_row(threads, row, sqlite=False)
-    terms = row_terms(row["metadata"])
-    if terms:
-        params["p_terms"] = terms
+    stmt, params, _ = _planned(row, postgres=True)
     thread_id = row["id"]
-    return _statement(row, terms), params, lambda: _taken(thread_id), _created(row)
+    return stmt, params, lambda: _taken(thread_id), _created(row)
 
 
 def _insert_with_terms(columns: tuple[str, ...]) -> Any:
