@@ -1,6 +1,7 @@
-"""Thread creates that arrive together (storage/insert_batches.py: PostgreSQL sends the creates
-of one turn of the event loop as one batch; SQLite commits them as one group): each request
-gets its own outcome, and what is stored is exactly what was acknowledged. Both databases."""
+"""Thread creates that arrive together (storage/insert_batches.py: PostgreSQL writes the creates
+that arrive during a write in the next one, as one statement; SQLite commits them as one
+group): each request gets its own outcome, and what is stored is exactly what was
+acknowledged. Both databases, and PostgreSQL's grouping itself."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import asyncio
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.conftest import Tenant
 from threadline.client import types as t
 from threadline.core.errors import Conflict, InvalidInput
 from threadline.core.service import Service
+from threadline.storage import insert_batches, threads
 from threadline.storage.database import Database
 
 
@@ -94,3 +98,68 @@ async def test_a_value_the_database_refuses_fails_only_its_own_create(
         assert results[2]["name"] == "nul\x00name"
         assert await _count(service, tenant, {"batch": batch}) == 6
     assert not any(isinstance(r, Exception) for i, r in enumerate(results) if i != 2)
+
+
+class _Writes:
+    """A runner for an ``InsertBatcher`` that writes through ``db`` and records how many rows
+    each write carried; ``hold`` (when set) keeps the next write from starting until released."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.rows: list[int] = []
+        self.started = asyncio.Event()
+        self.hold: asyncio.Event | None = None
+
+    async def __call__(self, fn: Any, plans: Any) -> Any:
+        self.rows.append(len(plans) if isinstance(plans, list) else 1)
+        self.started.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        return await self.db.write(fn, plans, one_statement=True)
+
+
+def _plans(tenant: Tenant, marker: str, n: int) -> list[insert_batches.PlannedInsert]:
+    return [
+        threads.planned_create(tenant.project_id, {"metadata": {"m": marker}})[0] for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_creates_arriving_during_a_write_go_in_the_next_write(
+    db: Database, service: Service, tenant: Tenant
+) -> None:
+    """Group commit: creates of one turn are one write; creates that arrive while it runs wait
+    for it and go together in the next one; a create on its own is written at once."""
+    writes = _Writes(db)
+    batcher = insert_batches.InsertBatcher(writes)
+    marker = uuid.uuid4().hex
+    writes.hold = asyncio.Event()
+    first = [asyncio.create_task(batcher.insert(p)) for p in _plans(tenant, marker, 5)]
+    await asyncio.wait_for(writes.started.wait(), 5)
+    second = [asyncio.create_task(batcher.insert(p)) for p in _plans(tenant, marker, 7)]
+    await asyncio.sleep(0.05)  # the second group waits for the first write, however long
+    assert writes.rows == [5] and not any(task.done() for task in first + second)
+    writes.hold.set()
+    await asyncio.wait_for(asyncio.gather(*first, *second), 10)
+    await asyncio.wait_for(batcher.insert(_plans(tenant, marker, 1)[0]), 10)
+    assert writes.rows == [5, 7, 1]
+    assert await _count(service, tenant, {"m": marker}) == 13
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_stopped_sender_leaves_no_create_waiting(db: Database, tenant: Tenant) -> None:
+    """If the sender is cancelled (the server shutting down), every create it held is
+    cancelled too rather than waiting forever for an answer."""
+    writes = _Writes(db)
+    writes.hold = asyncio.Event()  # never released: the first write never finishes
+    batcher = insert_batches.InsertBatcher(writes)
+    marker = uuid.uuid4().hex
+    first = [asyncio.create_task(batcher.insert(p)) for p in _plans(tenant, marker, 3)]
+    await asyncio.wait_for(writes.started.wait(), 5)
+    second = [asyncio.create_task(batcher.insert(p)) for p in _plans(tenant, marker, 2)]
+    await asyncio.sleep(0)
+    assert batcher._sender is not None
+    batcher._sender.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*first, *second, return_exceptions=True), 5)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+    await batcher.close()

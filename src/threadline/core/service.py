@@ -87,8 +87,8 @@ class Service:
         data = body.model_dump(exclude_unset=True)
         alone = threads.one_statement_create(data)
         if alone and self.db.dialect == "postgresql":  # sent with the creates beside it
-            stmt, params, conflict, created = threads.planned_create(project_id, data)
-            await self.db.insert_together(stmt, params, conflict)
+            plan, created = threads.planned_create(project_id, data)
+            await self.db.insert_together(plan)
             return created
         return await self.db.write(
             threads.create, project_id, data, quick=True, one_statement=alone

@@ -147,16 +147,11 @@ class Database:
         before it runs. SQLite, which commits writes in groups, ignores it."""
         raise NotImplementedError
 
-    async def insert_together(
-        self, stmt: Any, params: dict[str, Any], conflict: Callable[[], Exception]
-    ) -> None:
-        """Insert one row with ``stmt``, one statement with no result (driver ``params``);
-        ``conflict()`` is raised when the row breaks a unique constraint. PostgreSQL sends
-        the inserts of one statement that arrive in the same turn of the event loop together:
-        one round trip and one commit (storage/insert_batches.py)."""
-        await self.write(
-            insert_batches.insert_one, stmt, params, conflict, quick=True, one_statement=True
-        )
+    async def insert_together(self, plan: insert_batches.PlannedInsert) -> None:
+        """Insert one row as ``plan`` says (its ``conflict()`` is raised when the row breaks a
+        unique constraint). PostgreSQL writes the inserts that arrive while the previous ones
+        are being written together: one statement and one commit (storage/insert_batches.py)."""
+        await self.write(insert_batches.insert_one, plan, quick=True, one_statement=True)
 
     async def run_migrations(self) -> None:
         from threadline.storage.migrate import upgrade
@@ -640,10 +635,8 @@ class PostgresDatabase(Database):
             return await self._run(self._autocommit, _alone, (fn, *args), transaction=False)
         return await self._run(self._transactional, fn, args, transaction=True)
 
-    async def insert_together(
-        self, stmt: Any, params: dict[str, Any], conflict: Callable[[], Exception]
-    ) -> None:
-        await self._inserts.insert(stmt, params, conflict)
+    async def insert_together(self, plan: insert_batches.PlannedInsert) -> None:
+        await self._inserts.insert(plan)
 
     async def _run_autocommitted(self, fn: Op[T], *args: Any) -> T:
         return await self._run(self._autocommit, fn, args, transaction=False)

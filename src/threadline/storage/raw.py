@@ -138,6 +138,21 @@ def insert_of(table: sa.Table, columns: Iterable[str]) -> Any:
     return shape("insert", table, cols, lambda: insert(table, cols))
 
 
+def unnest_insert(table: sa.Table, columns: tuple[str, ...], prefix: str) -> Any:
+    """PostgreSQL: an INSERT of any number of rows of ``columns`` in one statement, each
+    column one array parameter named ``prefix + column`` (:func:`array_params`)."""
+    arrays = [sa.bindparam(prefix + c, type_=sa.ARRAY(table.c[c].type)) for c in columns]
+    rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
+    return table.insert().from_select(columns, sa.select(*(rows.c[c] for c in columns)))
+
+
+def array_params(
+    rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...], prefix: str
+) -> dict[str, list[Any]]:
+    """The parameters of :func:`unnest_insert` for ``rows`` (driver values by column)."""
+    return {prefix + c: [row[c] for row in rows] for c in columns}
+
+
 def update_of(table: sa.Table, columns: Iterable[str]) -> Any:
     """An UPDATE of exactly ``columns`` of the row ``project_id = :p_project AND id = :p_id``,
     built once per table and columns."""

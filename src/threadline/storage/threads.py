@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.filters import Condition
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
-from threadline.storage import attached, pending_terms, raw, thread_search
+from threadline.storage import attached, insert_batches, pending_terms, raw, thread_search
 from threadline.storage import messages as message_store
 from threadline.storage import participants as participant_store
 from threadline.storage import steps as step_store
@@ -235,14 +235,55 @@ def _taken(thread_id: str) -> Conflict:
 
 def planned_create(
     project_id: str, data: dict[str, Any]
-) -> tuple[Any, dict[str, Any], Callable[[], Exception], dict[str, Any]]:
-    """PostgreSQL, for ``data`` that :func:`one_statement_create` accepts: the one statement
-    :func:`create` would run, its driver parameters, the error for an id already taken, and
-    the thread as :func:`create` returns it; for ``Database.insert_together``."""
+) -> tuple[insert_batches.PlannedInsert, dict[str, Any]]:
+    """PostgreSQL, for ``data`` that :func:`one_statement_create` accepts: the insert
+    :func:`create` would run, planned for ``Database.insert_together`` (with the error for an
+    id already taken and the statement for many such rows), and the thread as :func:`create`
+    returns it."""
     row = _new_row(project_id, data, None)
     stmt, params, _ = _planned(row, postgres=True)
     thread_id = row["id"]
-    return stmt, params, lambda: _taken(thread_id), _created(row)
+    plan = insert_batches.PlannedInsert(stmt, params, lambda: _taken(thread_id), _insert_many)
+    return plan, _created(row)
+
+
+_TERM_COLUMNS = ("project_id", "term", "created_at", "thread_id")
+
+
+def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: insert thread rows planned by :func:`_planned` (all with the same columns,
+    all with terms or all without) as one statement; an ``insert_batches.ManyWriter``."""
+    columns = tuple(key for key in rows[0] if key != "p_terms")
+    with_terms = "p_terms" in rows[0]
+    params: dict[str, Any] = raw.array_params(rows, columns, "a_")
+    if with_terms:
+        holders: list[dict[str, Any]] = [
+            {
+                "project_id": row["project_id"],
+                "term": term,
+                "created_at": row["created_at"],
+                "thread_id": row["id"],
+            }
+            for row in rows
+            for term in row["p_terms"]
+        ]
+        params.update(raw.array_params(holders, _TERM_COLUMNS, "t_"))
+    raw.execute(conn, _insert_many_statement(columns, with_terms), params)
+
+
+def _insert_many_statement(columns: tuple[str, ...], with_terms: bool) -> Any:
+    """:func:`_insert_many`'s statement: the rows (``a_<column>`` arrays) and, ``with_terms``,
+    their metadata terms (``t_<column>`` arrays) in a data-modifying CTE."""
+
+    def build() -> Any:
+        rows = raw.unnest_insert(threads, columns, "a_")
+        if not with_terms:
+            return rows
+        terms = raw.unnest_insert(thread_metadata_terms, _TERM_COLUMNS, "t_")
+        return terms.add_cte(rows.cte("new_threads"))
+
+    kind = "insert_many_with_terms" if with_terms else "insert_many"
+    return raw.shape(kind, threads, columns, build)
 
 
 def _insert_with_terms(columns: tuple[str, ...]) -> Any:
