@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,8 +58,17 @@ def test_client_chosen_ids_any_string(client: Client) -> None:
 
 
 def test_generated_ids_are_uuid7(client: Client) -> None:
-    thread = client.threads.create()
-    assert len(thread.id) == 36 and thread.id[14] == "7"
+    before = time.time()
+    ids = []
+    for _ in range(3):
+        ids.append(client.threads.create().id)
+        time.sleep(0.002)  # ids of one millisecond are random among themselves
+    for thread_id in ids:
+        parsed = uuid.UUID(thread_id)
+        assert str(parsed) == thread_id  # the canonical lowercase 8-4-4-4-12 form
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert before - 1 <= (parsed.int >> 80) / 1000 <= time.time() + 1  # ms since the epoch
+    assert ids == sorted(ids)  # made later, sorts later
 
 
 def test_create_answers_what_get_reads(client: Client) -> None:

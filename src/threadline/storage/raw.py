@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 _ZERO = timedelta(0)
@@ -138,19 +139,41 @@ def insert_of(table: sa.Table, columns: Iterable[str]) -> Any:
     return shape("insert", table, cols, lambda: insert(table, cols))
 
 
-def unnest_insert(table: sa.Table, columns: tuple[str, ...], prefix: str) -> Any:
-    """PostgreSQL: an INSERT of any number of rows of ``columns`` in one statement, each
-    column one array parameter named ``prefix + column`` (:func:`array_params`)."""
-    arrays = [sa.bindparam(prefix + c, type_=sa.ARRAY(table.c[c].type)) for c in columns]
-    rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived()
-    return table.insert().from_select(columns, sa.select(*(rows.c[c] for c in columns)))
+def recordset(table: sa.Table, columns: tuple[str, ...], *extra: sa.ColumnClause[Any]) -> Any:
+    """PostgreSQL: the rows of the JSON array parameter ``rows`` (objects keyed by column, as
+    :func:`json_rows` gives them) as a table of ``columns`` of ``table`` and ``extra``."""
+    rows = sa.bindparam("rows", type_=postgresql.JSONB)
+    typed = [sa.column(c, table.c[c].type) for c in columns]
+    return (
+        sa.func.jsonb_to_recordset(rows)
+        .table_valued(*typed, *extra)
+        .render_derived(with_types=True)
+    )
 
 
-def array_params(
-    rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...], prefix: str
-) -> dict[str, list[Any]]:
-    """The parameters of :func:`unnest_insert` for ``rows`` (driver values by column)."""
-    return {prefix + c: [row[c] for row in rows] for c in columns}
+def rows_insert(table: sa.Table, columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: ``INSERT`` of the rows of the JSON array parameter ``rows`` (each with
+    ``columns``; :func:`json_rows`): one statement for any number of rows."""
+    given = recordset(table, columns)
+    return table.insert().from_select(columns, sa.select(*(given.c[c] for c in columns)))
+
+
+def json_rows(table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> str:
+    """The ``rows`` parameter of a :func:`recordset`: rows of ``table`` (column name -> Python
+    value, JSON columns as values) as one JSON array; timestamps in UTC, naive ones taken as
+    UTC (as :func:`time_param` stores them)."""
+    _, time_cols = _column_kinds(table)
+    out = []
+    for row in rows:
+        found = time_cols.intersection(row)
+        if found:
+            row = dict(row)
+            for key in found:
+                value = row[key]
+                if value is not None:
+                    row[key] = _time_param(value, False)
+        out.append(row)
+    return orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def update_of(table: sa.Table, columns: Iterable[str]) -> Any:

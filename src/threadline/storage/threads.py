@@ -237,53 +237,41 @@ def planned_create(
     project_id: str, data: dict[str, Any]
 ) -> tuple[insert_batches.PlannedInsert, dict[str, Any]]:
     """PostgreSQL, for ``data`` that :func:`one_statement_create` accepts: the insert
-    :func:`create` would run, planned for ``Database.insert_together`` (with the error for an
-    id already taken and the statement for many such rows), and the thread as :func:`create`
-    returns it."""
+    :func:`create` would make, planned for ``Database.insert_together`` (with the error for an
+    id already taken), and the thread as :func:`create` returns it."""
     row = _new_row(project_id, data, None)
-    stmt, params, _ = _planned(row, postgres=True)
+    terms = row_terms(row["metadata"])
+    stmt = _insert_rows(tuple(row), with_terms=bool(terms))
     thread_id = row["id"]
-    plan = insert_batches.PlannedInsert(stmt, params, lambda: _taken(thread_id), _insert_many)
+    planned = {**row, "p_terms": terms} if terms else row
+    plan = insert_batches.PlannedInsert(stmt, planned, threads, lambda: _taken(thread_id))
     return plan, _created(row)
 
 
-_TERM_COLUMNS = ("project_id", "term", "created_at", "thread_id")
-
-
-def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: insert thread rows planned by :func:`_planned` (all with the same columns,
-    all with terms or all without) as one statement; an ``insert_batches.ManyWriter``."""
-    columns = tuple(key for key in rows[0] if key != "p_terms")
-    with_terms = "p_terms" in rows[0]
-    params: dict[str, Any] = raw.array_params(rows, columns, "a_")
-    if with_terms:
-        holders: list[dict[str, Any]] = [
-            {
-                "project_id": row["project_id"],
-                "term": term,
-                "created_at": row["created_at"],
-                "thread_id": row["id"],
-            }
-            for row in rows
-            for term in row["p_terms"]
-        ]
-        params.update(raw.array_params(holders, _TERM_COLUMNS, "t_"))
-    raw.execute(conn, _insert_many_statement(columns, with_terms), params)
-
-
-def _insert_many_statement(columns: tuple[str, ...], with_terms: bool) -> Any:
-    """:func:`_insert_many`'s statement: the rows (``a_<column>`` arrays) and, ``with_terms``,
-    their metadata terms (``t_<column>`` arrays) in a data-modifying CTE."""
+def _insert_rows(columns: tuple[str, ...], *, with_terms: bool) -> Any:
+    """PostgreSQL: ``INSERT`` of the thread rows of the JSON array parameter ``rows`` (each
+    with ``columns``) and, ``with_terms``, of each row's metadata terms (its ``p_terms``, a
+    list of term hashes): one statement for any number of rows (a data-modifying CTE)."""
 
     def build() -> Any:
-        rows = raw.unnest_insert(threads, columns, "a_")
         if not with_terms:
-            return rows
-        terms = raw.unnest_insert(thread_metadata_terms, _TERM_COLUMNS, "t_")
-        return terms.add_cte(rows.cte("new_threads"))
+            return raw.rows_insert(threads, columns)
+        given = sa.select(
+            raw.recordset(threads, columns, sa.column("p_terms", sa.ARRAY(sa.BigInteger)))
+        ).cte("given")
+        new_rows = threads.insert().from_select(columns, sa.select(*(given.c[c] for c in columns)))
+        holders = sa.select(
+            given.c.project_id, sa.func.unnest(given.c.p_terms), given.c.created_at, given.c.id
+        )
+        return (
+            thread_metadata_terms.insert()
+            .from_select(("project_id", "term", "created_at", "thread_id"), holders)
+            .add_cte(new_rows.cte("new_threads"))
+        )
 
-    kind = "insert_many_with_terms" if with_terms else "insert_many"
-    return raw.shape(kind, threads, columns, build)
+    return raw.shape(
+        "insert_rows_with_terms" if with_terms else "insert_rows", threads, columns, build
+    )
 
 
 def _insert_with_terms(columns: tuple[str, ...]) -> Any:
