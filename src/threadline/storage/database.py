@@ -148,9 +148,10 @@ class Database:
         raise NotImplementedError
 
     async def insert_together(self, plan: insert_batches.PlannedInsert) -> None:
-        """Insert one row as ``plan`` says (its ``conflict()`` is raised when the row breaks a
-        unique constraint). PostgreSQL writes the inserts that arrive while the previous ones
-        are being written together: one statement and one commit (storage/insert_batches.py)."""
+        """Insert one row as ``plan`` says (a PostgreSQL statement, e.g. from
+        ``threads.planned_create``; its ``conflict()`` is raised when the row breaks a unique
+        constraint). PostgreSQL writes the inserts that arrive while the previous ones are
+        being written together: one statement and one commit (storage/insert_batches.py)."""
         await self.write(insert_batches.insert_one, plan, quick=True, one_statement=True)
 
     async def run_migrations(self) -> None:
