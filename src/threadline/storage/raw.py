@@ -382,16 +382,10 @@ def rows_params(
 
 def row_params(conn: Connection, table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """A row of ``table`` (column name -> Python value) as driver parameters."""
-    return driver_row(table, row, sqlite=conn.dialect.name == "sqlite")
-
-
-def driver_row(table: sa.Table, row: Mapping[str, Any], *, sqlite: bool) -> dict[str, Any]:
-    """:func:`row_params` for a dialect named without a connection."""
     json_cols, time_cols = _column_kinds(table)
     out = dict(row)
     for key in json_cols.intersection(row):
         out[key] = json_param(row[key])
     for key in time_cols.intersection(row):
-        value = row[key]
-        out[key] = None if value is None else _time_param(value, sqlite)
+        out[key] = time_param(conn, row[key])
     return out

@@ -200,31 +200,26 @@ def _new_row(project_id: str, data: dict[str, Any], participant_id: Any) -> dict
     }
 
 
-def _planned(row: dict[str, Any], *, postgres: bool) -> tuple[Any, dict[str, Any], bool]:
-    """The INSERT of ``row``, its driver parameters, and whether it writes the metadata terms
-    too (PostgreSQL, when there are any: the row and its terms in one statement, one round
-    trip instead of two)."""
-    params = raw.driver_row(threads, row, sqlite=not postgres)
-    terms = row_terms(row["metadata"]) if postgres else []
-    if not terms:
-        return raw.insert_of(threads, row), params, False
-    params["p_terms"] = terms
-    return _insert_with_terms(tuple(row)), params, True
-
-
 def _insert(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
     row = _new_row(project_id, data, _resolve_participant(conn, project_id, data))
-    meta, now, thread_id = row["metadata"], row["created_at"], row["id"]
-    stmt, params, with_terms = _planned(row, postgres=conn.dialect.name == "postgresql")
-    try:
-        raw.execute(conn, stmt, params)
-    except sa.exc.IntegrityError:
-        raise _taken(thread_id) from None
-    if not with_terms:
-        _index_metadata(conn, project_id, thread_id, meta, created_at=now, previous=None)
+    if conn.dialect.name == "postgresql":  # the row and its metadata terms in one statement
+        insert_batches.insert_one(conn, _plan(row))
+    else:
+        try:
+            raw.execute(conn, raw.insert_of(threads, row), raw.row_params(conn, threads, row))
+        except sa.exc.IntegrityError:
+            raise _taken(row["id"]) from None
+        _index_metadata(
+            conn,
+            project_id,
+            row["id"],
+            row["metadata"],
+            created_at=row["created_at"],
+            previous=None,
+        )
     if data.get("platforms"):
         message_store.index_thread_platforms(
-            conn, project_id, thread_id, data["platforms"], replace=False
+            conn, project_id, row["id"], data["platforms"], replace=False
         )
     return row
 
@@ -237,15 +232,20 @@ def planned_create(
     project_id: str, data: dict[str, Any]
 ) -> tuple[insert_batches.PlannedInsert, dict[str, Any]]:
     """PostgreSQL, for ``data`` that :func:`one_statement_create` accepts: the insert
-    :func:`create` would make, planned for ``Database.insert_together`` (with the error for an
-    id already taken), and the thread as :func:`create` returns it."""
+    :func:`create` would make, planned for ``Database.insert_together``, and the thread as
+    :func:`create` returns it."""
     row = _new_row(project_id, data, None)
+    return _plan(row), _created(row)
+
+
+def _plan(row: dict[str, Any]) -> insert_batches.PlannedInsert:
+    """PostgreSQL: the insert of a thread ``row`` and of its metadata terms, as a statement
+    that takes any number of such rows (``insert_batches``), and the error for a taken id."""
     terms = row_terms(row["metadata"])
     stmt = _insert_rows(tuple(row), with_terms=bool(terms))
     thread_id = row["id"]
     planned = {**row, "p_terms": terms} if terms else row
-    plan = insert_batches.PlannedInsert(stmt, planned, threads, lambda: _taken(thread_id))
-    return plan, _created(row)
+    return insert_batches.PlannedInsert(stmt, planned, threads, lambda: _taken(thread_id))
 
 
 def _insert_rows(columns: tuple[str, ...], *, with_terms: bool) -> Any:
@@ -272,28 +272,6 @@ def _insert_rows(columns: tuple[str, ...], *, with_terms: bool) -> Any:
     return raw.shape(
         "insert_rows_with_terms" if with_terms else "insert_rows", threads, columns, build
     )
-
-
-def _insert_with_terms(columns: tuple[str, ...]) -> Any:
-    """PostgreSQL: ``INSERT`` of a thread row with ``columns`` and of its metadata terms
-    (``p_terms``, a list of term hashes), as one statement (a data-modifying CTE)."""
-
-    def build() -> Any:
-        new_row = raw.insert_of(threads, columns).cte("new_thread")
-        term = sa.func.unnest(sa.bindparam("p_terms", type_=sa.ARRAY(sa.BigInteger)))
-        holders = sa.select(
-            sa.bindparam("project_id", type_=threads.c.project_id.type),
-            term,
-            sa.bindparam("created_at", type_=threads.c.created_at.type),
-            sa.bindparam("id", type_=threads.c.id.type),
-        )
-        return (
-            thread_metadata_terms.insert()
-            .from_select(("project_id", "term", "created_at", "thread_id"), holders)
-            .add_cte(new_row)
-        )
-
-    return raw.shape("insert_with_terms", threads, columns, build)
 
 
 def create(conn: Connection, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
