@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -67,6 +68,25 @@ def new_project(url: str) -> dict[str, Any]:
         return await db.read(projects.get_project, name)
 
     return on_db(url, get)
+
+
+def readme_start_banner() -> list[str]:
+    """The README's sample of what a first ``threadline serve`` prints, one pattern per line
+    (its version, URL, database path and key stand for any)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    sample = readme.split("runs the migrations and prints", 1)[1].split("```", 2)[1]
+    patterns = []
+    for line in sample.strip().splitlines():
+        pattern = re.escape(line)
+        for example in (
+            "0.1.0",
+            "http://127.0.0.1:8787",
+            "sqlite:////home/you/.threadline/threadline.db",
+            "tl_...",
+        ):
+            pattern = pattern.replace(re.escape(example), r"\S+")
+        patterns.append(pattern)
+    return patterns
 
 
 def lines(data: bytes) -> list[dict[str, Any]]:
@@ -577,6 +597,8 @@ def test_serve_first_start_prints_admin_key_once(
     assert f"Database: sqlite:///{tmp_path / 'threadline.db'}" in output
     marker = "Admin API key for project 'default' (shown once): "
     assert marker in output
+    for pattern in readme_start_banner():
+        assert re.search(pattern, output), f"README's start-up sample line {pattern!r} not printed"
     key = output.split(marker)[1].split()[0]
     answer = httpx.get(url + "/v1/threads", headers={"x-api-key": key})
     assert answer.status_code == 200
