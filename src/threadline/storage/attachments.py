@@ -21,7 +21,7 @@ from threadline.core.timeutil import utcnow
 from threadline.storage import raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import insert
-from threadline.storage.pagination import PageRequest, chunks, count_of, paginate
+from threadline.storage.pagination import PageRequest, chunks, paginate_where
 from threadline.storage.schema import attachments, file_deletions, steps, threads
 
 FIELDS = ("thread_id", "step_id", "name", "mime", "size", "object_key", "url", "metadata")
@@ -160,21 +160,15 @@ def list_for(
         where.append(attachments.c.thread_id == thread_id)
     if step_id is not None:
         where.append(attachments.c.step_id == step_id)
-    result = paginate(
+    result = paginate_where(
         conn,
-        _SELECT.where(*where),
+        _SELECT,
+        where,
         order_col=attachments.c.created_at,
         id_col=attachments.c.id,
         request=page,
-        count_query=count_of(sa.select(attachments.c.id).where(*where))
-        if page.include_total
-        else None,
     )
-    return {
-        "data": [to_wire(row) for row in result.rows],
-        "page_info": result.page_info(),
-        "total_count": result.total_count,
-    }
+    return result.wire([to_wire(row) for row in result.rows])
 
 
 def for_steps(

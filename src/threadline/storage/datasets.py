@@ -15,7 +15,7 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
 from threadline.storage.columns import AnyRow
-from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.pagination import PageRequest, paginate_where
 from threadline.storage.schema import dataset_items, datasets, steps
 
 DATASET_FIELDS = ("name", "description", "metadata", "type")
@@ -148,21 +148,15 @@ def delete(conn: Connection, project_id: str, dataset_id: str) -> None:
 
 def search(conn: Connection, project_id: str, page: PageRequest) -> dict[str, Any]:
     where = [datasets.c.project_id == project_id]
-    result = paginate(
+    result = paginate_where(
         conn,
-        _DATASETS.where(*where),
+        _DATASETS,
+        where,
         order_col=datasets.c.created_at,
         id_col=datasets.c.id,
         request=page,
-        count_query=count_of(sa.select(datasets.c.id).where(*where))
-        if page.include_total
-        else None,
     )
-    return {
-        "data": [dataset_to_wire(row) for row in result.rows],
-        "page_info": result.page_info(),
-        "total_count": result.total_count,
-    }
+    return result.wire([dataset_to_wire(row) for row in result.rows])
 
 
 # --- items -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from threadline.core.timeutil import utcnow
 from threadline.storage import datasets as dataset_store
 from threadline.storage import scores as score_store
 from threadline.storage.columns import AnyRow
-from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.pagination import PageRequest, paginate_where
 from threadline.storage.schema import dataset_items, experiment_items, experiments, prompt_versions
 
 FIELDS = ("name", "dataset_id", "prompt_id", "params")
@@ -109,21 +109,15 @@ def search(
     where = [experiments.c.project_id == project_id]
     if dataset_id is not None:
         where.append(experiments.c.dataset_id == dataset_id)
-    result = paginate(
+    result = paginate_where(
         conn,
-        _SELECT.where(*where),
+        _SELECT,
+        where,
         order_col=experiments.c.created_at,
         id_col=experiments.c.id,
         request=page,
-        count_query=count_of(sa.select(experiments.c.id).where(*where))
-        if page.include_total
-        else None,
     )
-    return {
-        "data": [to_wire(row) for row in result.rows],
-        "page_info": result.page_info(),
-        "total_count": result.total_count,
-    }
+    return result.wire([to_wire(row) for row in result.rows])
 
 
 def add_item(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from threadline.core.errors import InvalidInput
@@ -17,7 +16,7 @@ from threadline.core.filters import Condition
 from threadline.storage import attached
 from threadline.storage import steps as step_store
 from threadline.storage.filtering import compile_conditions
-from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.pagination import PageRequest, paginate_where
 from threadline.storage.schema import steps
 
 #: order_by column -> (sort expression, keyset cursor?); JSON values page by offset
@@ -49,15 +48,15 @@ def search(
         steps.c.generation.is_not(None),
         *compile_conditions("generations", conditions, conn.dialect.name),
     ]
-    result = paginate(
+    result = paginate_where(
         conn,
-        step_store._SELECT.where(*where),  # the same columns as a step read
+        step_store._SELECT,  # the same columns as a step read
+        where,
         order_col=column,
         id_col=steps.c.id,
         request=page,
-        count_query=count_of(sa.select(steps.c.id).where(*where)) if page.include_total else None,
         keyset=keyset,
     )
     data = [step_store.to_wire(row) for row in result.rows]
     attached.annotate_steps(conn, project_id, data)
-    return {"data": data, "page_info": result.page_info(), "total_count": result.total_count}
+    return result.wire(data)

@@ -69,6 +69,11 @@ class PageResult:
             "end_cursor": self.end_cursor,
         }
 
+    def wire(self, data: list[dict[str, Any]]) -> dict[str, Any]:
+        """The page as list endpoints answer it: ``data`` (this page's rows, as wire dicts),
+        ``page_info`` and ``total_count``."""
+        return {"data": data, "page_info": self.page_info(), "total_count": self.total_count}
+
 
 def paginate(
     conn: Connection,
@@ -139,6 +144,29 @@ def paginate(
         start_cursor=cursor_for(rows[0], 0) if rows else None,
         end_cursor=cursor_for(rows[-1], len(rows)) if rows else None,
         total_count=total,
+    )
+
+
+def paginate_where(
+    conn: Connection,
+    query: sa.Select[Any],
+    where: Sequence[ColumnElement[bool]],
+    *,
+    order_col: ColumnElement[Any],
+    id_col: ColumnElement[Any],
+    request: PageRequest,
+    keyset: bool = True,
+) -> PageResult:
+    """One page of ``query`` filtered by ``where``; its total counts the ``id_col`` rows that
+    match ``where`` (the count need not join what ``query`` adds to its rows)."""
+    return paginate(
+        conn,
+        query.where(*where),
+        order_col=order_col,
+        id_col=id_col,
+        request=request,
+        count_query=count_of(sa.select(id_col).where(*where)),
+        keyset=keyset,
     )
 
 

@@ -14,7 +14,7 @@ from threadline.core.timeutil import utcnow
 from threadline.storage import aggregates
 from threadline.storage.columns import AnyRow
 from threadline.storage.filtering import compile_conditions
-from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.pagination import PageRequest, paginate_where
 from threadline.storage.schema import participants, threads
 
 COLUMNS = (
@@ -162,14 +162,12 @@ def search(
         participants.c.project_id == project_id,
         *compile_conditions("participants", conditions, conn.dialect.name),
     ]
-    query = _COUNTED.where(*where)
-    result = paginate(
+    result = paginate_where(
         conn,
-        query,
+        _COUNTED,
+        where,
         order_col=participants.c.created_at,
         id_col=participants.c.id,
         request=page,
-        count_query=count_of(sa.select(participants.c.id).where(*where)),
     )
-    data = [to_wire(row) for row in result.rows]
-    return {"data": data, "page_info": result.page_info(), "total_count": result.total_count}
+    return result.wire([to_wire(row) for row in result.rows])

@@ -13,7 +13,7 @@ from threadline.core.ids import uuid7
 from threadline.core.timeutil import utcnow
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import insert
-from threadline.storage.pagination import PageRequest, count_of, paginate
+from threadline.storage.pagination import PageRequest, paginate_where
 from threadline.storage.schema import prompt_lineages, prompt_rollouts, prompt_versions
 
 VERSION_FIELDS = (
@@ -315,18 +315,15 @@ def versions(conn: Connection, project_id: str, name: str) -> list[dict[str, Any
 
 def search_lineages(conn: Connection, project_id: str, page: PageRequest) -> dict[str, Any]:
     where = [prompt_lineages.c.project_id == project_id]
-    result = paginate(
+    result = paginate_where(
         conn,
-        _LINEAGES.add_columns(_latest()).where(*where),
+        _LINEAGES.add_columns(_latest()),
+        where,
         order_col=prompt_lineages.c.created_at,
         id_col=prompt_lineages.c.id,
         request=page,
-        count_query=count_of(sa.select(prompt_lineages.c.id).where(*where))
-        if page.include_total
-        else None,
     )
-    data = [lineage_to_wire(row) for row in result.rows]
-    return {"data": data, "page_info": result.page_info(), "total_count": result.total_count}
+    return result.wire([lineage_to_wire(row) for row in result.rows])
 
 
 def delete_lineage(conn: Connection, project_id: str, name: str) -> None:

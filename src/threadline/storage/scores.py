@@ -16,7 +16,7 @@ from threadline.storage import raw
 from threadline.storage.columns import AnyRow
 from threadline.storage.dialect import upsert as dialect_upsert
 from threadline.storage.filtering import compile_conditions
-from threadline.storage.pagination import PageRequest, chunks, count_of, paginate
+from threadline.storage.pagination import PageRequest, chunks, paginate_where
 from threadline.storage.schema import experiment_items, scores, steps
 
 FIELDS = (
@@ -226,16 +226,7 @@ def search(
         scores.c.project_id == project_id,
         *compile_conditions("scores", conditions, conn.dialect.name),
     ]
-    result = paginate(
-        conn,
-        _SELECT.where(*where),
-        order_col=scores.c[column],
-        id_col=scores.c.id,
-        request=page,
-        count_query=count_of(sa.select(scores.c.id).where(*where)) if page.include_total else None,
+    result = paginate_where(
+        conn, _SELECT, where, order_col=scores.c[column], id_col=scores.c.id, request=page
     )
-    return {
-        "data": [to_wire(row) for row in result.rows],
-        "page_info": result.page_info(),
-        "total_count": result.total_count,
-    }
+    return result.wire([to_wire(row) for row in result.rows])

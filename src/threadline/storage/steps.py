@@ -22,9 +22,8 @@ from threadline.storage.filtering import compile_conditions
 from threadline.storage.pagination import (
     PageRequest,
     chunks,
-    count_of,
     offset_page_info,
-    paginate,
+    paginate_where,
 )
 from threadline.storage.schema import steps, threads
 
@@ -476,19 +475,10 @@ def search(
         steps.c.project_id == project_id,
         *compile_conditions("steps", conditions, conn.dialect.name),
     ]
-    result = paginate(
-        conn,
-        _SELECT.where(*where),
-        order_col=steps.c.created_at,
-        id_col=steps.c.id,
-        request=page,
-        count_query=count_of(sa.select(steps.c.id).where(*where)),
+    result = paginate_where(
+        conn, _SELECT, where, order_col=steps.c.created_at, id_col=steps.c.id, request=page
     )
     data = [to_wire(row) for row in result.rows]
     messages.attach_reactions(conn, project_id, data)
     attached.annotate_steps(conn, project_id, data)
-    return {
-        "data": data,
-        "page_info": result.page_info(),
-        "total_count": result.total_count,
-    }
+    return result.wire(data)
