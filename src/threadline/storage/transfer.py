@@ -103,29 +103,13 @@ def count_threads(conn: Connection, project_id: str, since: datetime | None = No
 
 
 def _exported_thread(row: Row[Any]) -> dict[str, Any]:
+    """A thread as ``threads.from_mapping`` reads it, with its participant's timestamps."""
     m = row._mapping
-    participant = None
-    if m["participant_id"] is not None and m["participant_identifier"] is not None:
-        participant = {
-            "id": m["participant_id"],
-            "identifier": m["participant_identifier"],
-            "metadata": m["participant_metadata"] or {},
-            "created_at": m["participant_created_at"],
-            "updated_at": m["participant_updated_at"],
-        }
-    return {
-        "id": m["id"],
-        "name": m["name"],
-        "metadata": m["metadata"] or {},
-        "tags": m["tags"] or [],
-        "participant_id": m["participant_id"],
-        "participant": participant,
-        "environment": m["environment"],
-        "status": m["status"],
-        "created_at": m["created_at"],
-        "updated_at": m["updated_at"],
-        "platforms": m["platforms"] or {},
-    }
+    thread = thread_store.from_mapping(m)
+    if thread["participant"] is not None:
+        thread["participant"]["created_at"] = m["participant_created_at"]
+        thread["participant"]["updated_at"] = m["participant_updated_at"]
+    return thread
 
 
 def export_page(
