@@ -7,6 +7,7 @@ the ``tenant`` fixture's fresh project and key work on it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -28,25 +29,37 @@ LG_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def lg_servers(
-    tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str | None]
+@contextlib.contextmanager
+def lazy_servers(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str | None], name: str
 ) -> Iterator[dict[str, Server]]:
-    """One server process per backend with :data:`LG_ENV`, started on first use."""
+    """Server processes with :data:`LG_ENV`, one per backend, each started on first use (in a
+    temporary folder named after ``name``) and all stopped at the end."""
     started: list[Server] = []
 
     class Lazy(dict[str, Server]):
         def __missing__(self, backend: str) -> Server:
             url = database_urls[backend]
             assert url is not None
-            server = start_server(url, tmp_path_factory.mktemp(f"lg-{backend}"), env=LG_ENV)
+            server = start_server(url, tmp_path_factory.mktemp(f"{name}-{backend}"), env=LG_ENV)
             started.append(server)
             self[backend] = server
             return server
 
-    yield Lazy()
-    for server in started:
-        stop_server(server)
+    try:
+        yield Lazy()
+    finally:
+        for server in started:
+            stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def lg_servers(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str | None]
+) -> Iterator[dict[str, Server]]:
+    """One server process per backend with :data:`LG_ENV`, started on first use."""
+    with lazy_servers(tmp_path_factory, database_urls, "lg") as servers:
+        yield servers
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError, UnprocessableEntityError
 from langgraph_sdk.schema import StreamPart
 
-from tests.compat.conftest import LG_ENV
-from tests.conftest import Server, Tenant, start_server, stop_server
+from tests.compat.conftest import lazy_servers
+from tests.conftest import Server, Tenant
 from threadline import Client
 from threadline.core.state_service import StateService
 from threadline.storage.database import Database
@@ -120,20 +120,8 @@ def second_servers(
     tmp_path_factory: pytest.TempPathFactory, database_urls: dict[str, str | None]
 ) -> Iterator[dict[str, Server]]:
     """A second server process per backend on the same database as ``lg_server``."""
-    started: list[Server] = []
-
-    class Lazy(dict[str, Server]):
-        def __missing__(self, backend: str) -> Server:
-            url = database_urls[backend]
-            assert url is not None
-            server = start_server(url, tmp_path_factory.mktemp(f"lg2-{backend}"), env=LG_ENV)
-            started.append(server)
-            self[backend] = server
-            return server
-
-    yield Lazy()
-    for server in started:
-        stop_server(server)
+    with lazy_servers(tmp_path_factory, database_urls, "lg2") as servers:
+        yield servers
 
 
 async def _frames(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
