@@ -8,6 +8,7 @@ afterwards); without that variable they are skipped locally. ``.ci/run`` sets it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -46,7 +47,15 @@ def postgres_server_url() -> Iterator[str | None]:
     if not base:
         yield None
         return
-    name = f"threadline_test_{uuid.uuid4().hex[:10]}"
+    with scratch_postgres(base, "threadline_test") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def scratch_postgres(base: str, prefix: str) -> Iterator[str]:
+    """A new database on the PostgreSQL server of ``base`` (a URL), dropped at the end; yields
+    its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     _pg_admin(base, f'CREATE DATABASE "{name}"')
     try:
         yield str(sa.make_url(base).set(database=name).render_as_string(hide_password=False))
@@ -82,15 +91,21 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
+    yield from _empty_postgres()
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database (skipped when none is configured)."""
+    yield from _empty_postgres()
+
+
+def _empty_postgres() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    name = f"threadline_mig_{uuid.uuid4().hex[:10]}"
-    _pg_admin(base, f'CREATE DATABASE "{name}"')
-    try:
-        yield str(sa.make_url(base).set(database=name).render_as_string(hide_password=False))
-    finally:
-        _pg_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres(base, "threadline_mig") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,17 +3,14 @@ and PostgreSQL threads written before its term index existed are indexed by migr
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
 
-from tests.conftest import PG_ENV, Tenant
+from tests.conftest import Tenant
 from threadline.core.filters import Condition, equals, metadata_containment
 from threadline.storage import migrate, thread_search, threads
 from threadline.storage.database import Database
@@ -162,23 +159,6 @@ async def test_the_density_rule_picks_the_plan(db: Database) -> None:
 # --- migration 0008 ------------------------------------------------------------------------------
 
 
-async def _admin(statement: str) -> None:
-    import asyncpg
-
-    url = sa.make_url(os.environ[PG_ENV])
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 def _upgrade_to_0007(conn: Connection) -> None:
     """Every branch at its newest revision except the term backfill (0008)."""
     cfg = migrate._config(conn)
@@ -200,13 +180,8 @@ def _insert_pre_0008(conn: Connection) -> str:
     return "p0008"
 
 
-async def test_migration_0008_indexes_existing_postgres_threads() -> None:
-    if not os.environ.get(PG_ENV):
-        pytest.skip(f"{PG_ENV} is not set")
-    name = f"threadline_test_0008_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = sa.make_url(os.environ[PG_ENV]).set(database=name)
-    db = Database.create(url.render_as_string(hide_password=False))
+async def test_migration_0008_indexes_existing_postgres_threads(empty_postgres: str) -> None:
+    db = Database.create(empty_postgres)
     try:
         await db.write(_upgrade_to_0007)
         project_id = await db.write(_insert_pre_0008)
@@ -221,4 +196,3 @@ async def test_migration_0008_indexes_existing_postgres_threads() -> None:
         assert await db.read(threads.count, project_id, both) == 1
     finally:
         await db.close()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
