@@ -115,3 +115,72 @@ def test_values_the_database_cannot_store_are_4xx(http: httpx.Client) -> None:
     assert response.status_code in (201, 422), response.text
     response = http.post("/v1/threads", json={"environment": "e" * 101})
     assert response.status_code in (201, 422), response.text
+
+
+BIG = 383921718338103668344094720  # 27 digits: beyond what the JSON encoder or a column holds
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/v1/threads", {"metadata": {"k": [1, {"x": BIG}]}}, "metadata.k[1].x"),
+        (
+            "POST",
+            "/v1/steps/batch",
+            {"steps": [{"id": "s1", "thread_id": "t-big", "type": "run", "output": {"n": -BIG}}]},
+            "steps[0].output.n",
+        ),
+        ("POST", "/v1/steps/search", {"offset": BIG}, "offset"),
+        # these fit a JSON value, not a SQL bigint
+        ("POST", "/v1/threads/search", {"offset": 2**63}, "offset"),
+        ("POST", "/v1/generations/search", {"offset": 2**64 - 1}, "offset"),
+        (
+            "PUT",
+            "/v1/prompts/by-name/p/rollouts",
+            {"rollouts": [{"version": 2**63, "percentage": 100}]},
+            "rollouts[0].version",
+        ),
+    ],
+)
+def test_integers_beyond_64_bits_are_422_naming_the_field(
+    http: httpx.Client, method: str, path: str, body: dict[str, object], field: str
+) -> None:
+    response = http.request(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert error(response)["field"] == field
+    assert http.post("/v1/threads/count", json={}).json() == {"count": 0}, "nothing was written"
+
+
+def test_integers_beyond_64_bits_in_query_parameters_are_422(http: httpx.Client) -> None:
+    for params, field in (
+        ({"offset": str(BIG)}, "offset"),
+        ({"metadata": f'{{"n": {BIG}}}'}, "metadata.n"),
+    ):
+        response = http.get("/v1/threads", params=params)
+        assert response.status_code == 422, response.text
+        assert error(response)["field"] == field
+
+
+def test_the_largest_64_bit_integers_and_long_digit_strings_are_kept(http: httpx.Client) -> None:
+    metadata = {
+        "max": 2**63 - 1,
+        "min": -(2**63),
+        "u64": 2**64 - 1,
+        "digits": "1234567890123456789012345",
+    }
+    created = http.post("/v1/threads", json={"metadata": metadata})
+    assert created.status_code == 201, created.text
+    got = http.get(f"/v1/threads/{created.json()['id']}").json()
+    assert got["metadata"] == metadata
+
+
+def test_prompt_settings_with_huge_integral_floats(http: httpx.Client) -> None:
+    body = {
+        "name": "huge",
+        "template_messages": [{"role": "user", "content": "hi"}],
+        "settings": {"cap": 1e300},
+    }
+    first = http.post("/v1/prompts/get-or-create", json=body)
+    assert first.status_code in (200, 201), first.text
+    again = http.post("/v1/prompts/get-or-create", json=body)
+    assert again.json()["id"] == first.json()["id"], "the same content is the same version"

@@ -21,7 +21,8 @@ from starlette.routing import Route
 from threadline.api.errors import error_body, error_response, from_validation
 from threadline.api.paths import param
 from threadline.api.responses import json_response
-from threadline.core.errors import BadRequest, DomainError, PayloadTooLarge
+from threadline.core import integers
+from threadline.core.errors import BadRequest, DomainError, InvalidInput, PayloadTooLarge
 
 log = logging.getLogger("threadline.api")
 
@@ -146,9 +147,12 @@ def parse_query(request: Request, params: list[QueryParam]) -> dict[str, Any]:
             continue
         if qp.type == "integer":
             try:
-                out[qp.name] = int(raw)
+                value = int(raw)
             except ValueError:
                 raise BadRequest(f"{qp.name} must be an integer", field=qp.name) from None
+            if not integers.in_range(value):
+                raise InvalidInput(integers.out_of_range_message(qp.name), field=qp.name)
+            out[qp.name] = value
         elif qp.type == "boolean":
             if raw.lower() not in ("true", "false", "1", "0"):
                 raise BadRequest(f"{qp.name} must be true or false", field=qp.name)
@@ -158,6 +162,7 @@ def parse_query(request: Request, params: list[QueryParam]) -> dict[str, Any]:
                 out[qp.name] = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 raise BadRequest(f"{qp.name} must be JSON", field=qp.name) from None
+            integers.check_json(raw, qp.name)
         else:
             out[qp.name] = raw
     return out
@@ -188,6 +193,7 @@ def make_route(endpoint: Endpoint, *, mounted_at: str = "") -> Route:
                 raw = await read_body(request, request.app.state.settings.max_body_bytes)
                 if not raw.strip():
                     raise BadRequest("a JSON request body is required")
+                integers.check_json(raw)
                 try:
                     body = endpoint.body.model_validate_json(raw)
                 except ValidationError as exc:

@@ -29,6 +29,8 @@ ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 Direction = Literal["ASC", "DESC", "asc", "desc"]
 
 MAX_PAGE_SIZE = 1000
+#: the largest integer an integer column (or SQL parameter) holds: 64-bit signed
+INT64_MAX = 2**63 - 1
 MAX_BATCH_STEPS = 1000
 
 Id = Field(min_length=1, max_length=256)
@@ -128,7 +130,7 @@ class ParticipantSearch(_Request):
     after: str | None = None
     before: str | None = None
     limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=INT64_MAX)
     order_by: OrderBy | None = None
     include_total: bool = True
 
@@ -194,9 +196,9 @@ class Generation(BaseModel):
     tools: list[dict[str, Any]] | None = None
     variables: dict[str, Any] | None = None
     prompt_id: str | None = None
-    token_count: int | None = Field(default=None, ge=0)
-    input_token_count: int | None = Field(default=None, ge=0)
-    output_token_count: int | None = Field(default=None, ge=0)
+    token_count: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    input_token_count: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    output_token_count: int | None = Field(default=None, ge=0, le=INT64_MAX)
     tt_first_token: float | None = None
     duration: float | None = None
     token_throughput_in_seconds: float | None = None
@@ -302,7 +304,7 @@ class StepSearch(_Request):
     after: str | None = None
     before: str | None = None
     limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=INT64_MAX)
     order_by: OrderBy | None = None
     include_total: bool = True
 
@@ -376,7 +378,7 @@ class ThreadSearch(_Request):
     after: str | None = None
     before: str | None = None
     limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=INT64_MAX)
     order_by: OrderBy | None = None
     include_total: bool = True
 
@@ -392,7 +394,7 @@ class ThreadCount(_Request):
 class ThreadExport(_Request):
     filters: list[Filter] = Field(default_factory=list)
     metadata: dict[str, Any] | None = None
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=INT64_MAX)
     page_size: int = Field(default=50, ge=1, le=500)
 
 
@@ -482,7 +484,7 @@ class AttributeSearch(_Request):
     attributes: dict[str, Any] = Field(description="JSON containment on thread metadata.")
     include_steps: bool = False
     limit: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=INT64_MAX)
     order_by: Literal["created_at", "updated_at"] = "created_at"
 
 
@@ -566,7 +568,7 @@ class PageQuery(_Request):
     after: str | None = None
     before: str | None = None
     limit: int | None = Field(default=None, ge=1, le=MAX_PAGE_SIZE)
-    offset: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0, le=INT64_MAX)
     include_total: bool = True
 
 
@@ -691,9 +693,9 @@ class GenerationCreate(_Request):
     tools: list[dict[str, Any]] | None = None
     variables: dict[str, Any] | None = None
     prompt_id: str | None = _Ref
-    token_count: int | None = Field(default=None, ge=0)
-    input_token_count: int | None = Field(default=None, ge=0)
-    output_token_count: int | None = Field(default=None, ge=0)
+    token_count: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    input_token_count: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    output_token_count: int | None = Field(default=None, ge=0, le=INT64_MAX)
     tt_first_token: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     duration: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     token_throughput_in_seconds: float | None = Field(default=None, ge=0, allow_inf_nan=False)
@@ -891,7 +893,7 @@ class Prompt(_Response):
 
 
 class RolloutItem(_Request):
-    version: int = Field(ge=0)
+    version: int = Field(ge=0, le=INT64_MAX)
     percentage: int = Field(ge=0, le=100)
 
 

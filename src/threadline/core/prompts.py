@@ -29,8 +29,9 @@ IGNORED_SETTINGS = frozenset({"provider"})
 
 
 def _canonical(value: Any) -> Any:
-    """Integral floats as ints (``1.0`` and ``1`` are the same setting), recursively."""
-    if isinstance(value, float) and value.is_integer():
+    """Integral floats as ints (``1.0`` and ``1`` are the same setting), recursively; those
+    beyond 64 bits (``1e300``) stay floats, which the hash's JSON encoding can hold."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
         return int(value)
     if isinstance(value, dict):
         return {str(k): _canonical(v) for k, v in value.items()}

@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 import orjson
 from starlette.requests import Request
 
+from threadline.core.integers import INT64_MAX
+
 
 class LangGraphError(Exception):
     """An error rendered as ``{"detail": message}`` with ``status``."""
@@ -108,8 +110,9 @@ def enum(data: dict[str, Any], field: str, options: Sequence[str], default: str 
 
 
 def integer(
-    data: dict[str, Any], field: str, default: int, minimum: int, maximum: int | None = None
+    data: dict[str, Any], field: str, default: int, minimum: int, maximum: int = INT64_MAX
 ) -> int:
+    """``data[field]``, an integer within bounds (by default: what a 64-bit column holds)."""
     if field not in data:
         return default
     value = data[field]
@@ -120,12 +123,17 @@ def integer(
             f"{value} is less than the minimum of {minimum}\n\n"
             f'Failed validating "minimum" in schema["properties"]["{field}"]'
         )
-    if maximum is not None and value > maximum:
+    if value > maximum:
         fail(
             f"{value} is greater than the maximum of {maximum}\n\n"
             f'Failed validating "maximum" in schema["properties"]["{field}"]'
         )
     return value
+
+
+#: the longest TTL, in minutes (~7,600 years): an expiry time past it is not a date either
+#: database or Python holds
+MAX_TTL_MINUTES = 4_000_000_000
 
 
 def ttl(data: dict[str, Any]) -> tuple[float, str] | None:
@@ -144,6 +152,8 @@ def ttl(data: dict[str, Any]) -> tuple[float, str] | None:
     minutes = float(value)
     if minutes < 0:
         fail(f"{minutes} is less than the minimum of 0")
+    if minutes > MAX_TTL_MINUTES:
+        fail(f"{minutes} is greater than the maximum of {MAX_TTL_MINUTES}")
     return float(minutes), strategy
 
 
