@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from alembic import command
 from sqlalchemy.engine import Connection
@@ -196,3 +198,17 @@ async def test_migration_0008_indexes_existing_postgres_threads(empty_postgres: 
         assert await db.read(threads.count, project_id, both) == 1
     finally:
         await db.close()
+
+
+def test_large_integer_ids_in_metadata_are_told_apart(http: httpx.Client) -> None:
+    """Ids beyond 2^53 (Discord's, Twitter's) that round to the same float share a term in the
+    index; lists and counts still answer only the thread holding the exact value."""
+    ids = [2**60, 2**60 + 1, 2**64 - 1, 2**64 - 2]
+    made = {n: http.post("/v1/threads", json={"metadata": {"ext": n}}).json()["id"] for n in ids}
+    for n in ids:
+        metadata = orjson.dumps({"ext": n}).decode()
+        page = http.get("/v1/threads", params={"metadata": metadata}).json()
+        assert [t["id"] for t in page["data"]] == [made[n]], n
+        assert page["total_count"] == 1
+        count = http.post("/v1/threads/count", json={"metadata": {"ext": n}}).json()
+        assert count == {"count": 1}, n

@@ -134,6 +134,27 @@ async def test_invalid_requests_are_422_with_detail(lg: LangGraphClient) -> None
         await lg.threads.count(status="bogus")
 
 
+async def test_numbers_beyond_what_the_database_holds(lg: LangGraphClient) -> None:
+    """Too large an offset or TTL is a 422 naming the maximum; a 64-bit unsigned metadata value
+    is kept and found by search on both databases."""
+    for kwargs, maximum in (({"offset": 2**63}, 2**63 - 1),):
+        with pytest.raises(UnprocessableEntityError) as exc:
+            await lg.threads.search(**kwargs)  # type: ignore[arg-type]
+        assert f"is greater than the maximum of {maximum}" in exc.value.body["detail"]
+    for ttl in (1e300, {"ttl": 10.0**12, "strategy": "delete"}):
+        with pytest.raises(UnprocessableEntityError) as exc:
+            await lg.threads.create(ttl=ttl)  # type: ignore[arg-type]
+        assert "is greater than the maximum of" in exc.value.body["detail"]
+    tag = uuid.uuid4().hex
+    made = await lg.threads.create(metadata={"tag": tag, "u64": 2**64 - 1}, graph_id="echo")
+    assert made["metadata"]["u64"] == 2**64 - 1
+    found = await lg.threads.search(metadata={"tag": tag, "u64": 2**64 - 1})
+    assert [t["thread_id"] for t in found] == [made["thread_id"]]
+    await lg.threads.update_state(made["thread_id"], {"n": 2**64 - 1}, as_node="n")
+    assert await lg.threads.search(values={"n": 2**64 - 1}, metadata={"tag": tag})
+    assert await lg.threads.count(metadata={"tag": tag, "u64": 2**64 - 2}) == 0
+
+
 async def _seed(lg: LangGraphClient) -> dict[str, Any]:
     a = await lg.threads.create(metadata={"user": "alice", "tags": ["a", "b"], "n": 5})
     b = await lg.threads.create(metadata={"user": "bob", "nested": {"k": 1, "j": "x"}})

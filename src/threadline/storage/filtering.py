@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
+from threadline.core import integers
 from threadline.core.filters import Condition
 from threadline.storage import aggregates, term_stats
-from threadline.storage.metadata_index import OVERFLOW, filter_terms
+from threadline.storage.metadata_index import OVERFLOW, exact_leaf, filter_terms
 from threadline.storage.schema import (
     participants,
     prompt_lineages,
@@ -91,12 +92,12 @@ def _sqlite_contains(expr: Any, value: Any, name: str) -> Expr:
         parts = []
         for i, (key, item) in enumerate(value.items()):
             each = sa.func.json_each(expr).table_valued(
-                "key", "value", "type", "atom", name=f"{name}_{i}"
+                "key", "value", "type", "atom", "fullkey", name=f"{name}_{i}"
             )
             parts.append(
                 sa.select(sa.literal(1))
                 .select_from(each)
-                .where(each.c.key == key, _sqlite_element(each, item))
+                .where(each.c.key == key, _sqlite_element(expr, each, item))
                 .exists()
             )
         return sa.and_(sa.true(), *parts)
@@ -104,24 +105,29 @@ def _sqlite_contains(expr: Any, value: Any, name: str) -> Expr:
         parts = []
         for i, item in enumerate(value):
             each = sa.func.json_each(expr).table_valued(
-                "key", "value", "type", "atom", name=f"{name}_{i}"
+                "key", "value", "type", "atom", "fullkey", name=f"{name}_{i}"
             )
             parts.append(
                 sa.select(sa.literal(1))
                 .select_from(each)
-                .where(_sqlite_element(each, item))
+                .where(_sqlite_element(expr, each, item))
                 .exists()
             )
         return sa.and_(sa.true(), *parts)
     raise ValueError("containment needs an object or array")
 
 
-def _sqlite_element(each: Any, value: Any) -> Expr:
+def _sqlite_element(doc: Any, each: Any, value: Any) -> Expr:
+    """``each`` (a ``json_each`` row of ``doc``) holds ``value``."""
     kind_col: Expr = each.c.type
     if value is None:
         return kind_col == "null"
     if isinstance(value, bool):
         return kind_col == ("true" if value else "false")
+    if isinstance(value, int) and not integers.in_range(value):
+        # SQLite reads an integer beyond 64 bits as the nearest float, which its neighbours
+        # share: compare the literal as written (``doc -> fullkey`` is the element's JSON text)
+        return sa.and_(kind_col == "integer", doc.op("->")(each.c.fullkey) == str(value))
     if isinstance(value, int | float):
         return sa.and_(each.c.type.in_(("integer", "real")), each.c.atom == value)
     if isinstance(value, str):
@@ -172,11 +178,14 @@ def _term_probe(terms: list[int]) -> Expr:
 
 
 def is_simple_containment(value: Any) -> bool:
-    """Only scalars under nested object keys (no arrays, no empty objects)."""
+    """Only scalars under nested object keys (no arrays, no empty objects), each one its term
+    tells exactly (``metadata_index.exact_leaf``): holding the terms is the containment."""
     if not isinstance(value, dict) or not value:
         return False
     return all(
-        is_simple_containment(v) if isinstance(v, dict) else not isinstance(v, list)
+        is_simple_containment(v)
+        if isinstance(v, dict)
+        else not isinstance(v, list) and exact_leaf(v)
         for v in value.values()
     )
 

@@ -35,6 +35,13 @@ def _scalar(value: Any) -> str:
     return "s" + str(value)
 
 
+def exact_leaf(value: Any) -> bool:
+    """Whether holding ``value``'s term means holding ``value``: numbers hash through a float,
+    so an integer beyond 2^53 shares its term with the neighbours that round to the same float
+    (Discord or Twitter ids, say); a filter on one must check the JSON itself."""
+    return not (isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53)
+
+
 def _leaves(value: Any, path: str) -> Iterator[str]:
     if isinstance(value, dict):
         for key, item in value.items():
