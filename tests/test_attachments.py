@@ -218,7 +218,9 @@ def test_signed_urls_expire_and_resist_tampering(fclient: Client, files: FileSer
     sig = parse_qs(urlsplit(signed.url).query)["signature"][0]
     tampered = _resign(signed.url, signature=("A" if sig[0] != "A" else "B") + sig[1:])
     extended = _resign(signed.url, expires=str(int(time.time()) + 10_000))
-    for url in (tampered, extended, signed.url.split("?")[0]):
+    non_ascii = _resign(signed.url, signature="µ!" + sig[2:])
+    superscript = _resign(signed.url, expires="²")  # a digit to str.isdigit, not to int()
+    for url in (tampered, extended, non_ascii, superscript, signed.url.split("?")[0]):
         refused = httpx.get(base + url)
         assert refused.status_code == 403, url
         assert refused.json()["error"]["type"] == "forbidden"

@@ -97,10 +97,11 @@ class FileLinks:
                 "this file URL is not signed: ask the API for an attachment's url",
                 field="signature",
             )
-        if not expires.isdigit():
+        if not (expires.isascii() and expires.isdigit()):
             raise Forbidden("this file URL's expiry is not a timestamp", field="expires")
         wanted = self._signature(action, key, int(expires))
-        if not hmac.compare_digest(wanted, signature):
+        # as bytes: compare_digest refuses str with non-ASCII characters
+        if not hmac.compare_digest(wanted.encode(), signature.encode("utf-8", "surrogatepass")):
             raise Forbidden(
                 "this file URL's signature is invalid (altered, or signed for another action)",
                 field="signature",
