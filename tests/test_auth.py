@@ -59,6 +59,23 @@ def test_health_and_openapi_are_public(server: Server) -> None:
     assert "ThreadCreate" in spec["components"]["schemas"]
 
 
+def test_openapi_declares_every_success_status(server: Server, http: httpx.Client) -> None:
+    """Get-or-create and upsert answer 201 when they create and 200 when they find: both are in
+    the spec, so a client generated from it accepts either."""
+    spec = httpx.get(server.url + "/openapi.json").json()
+    seen = []
+    for method, path, body in (
+        ("POST", "/v1/participants/get-or-create", {"identifier": "someone"}),
+        ("PUT", "/v1/threads/{thread_id}", {"name": "t"}),
+        ("POST", "/v1/prompts/lineages", {"name": "lineage"}),
+    ):
+        for _ in range(2):
+            answer = http.request(method, concrete(path), json=body)
+            seen.append(answer.status_code)
+            assert str(answer.status_code) in spec["paths"][path][method.lower()]["responses"]
+    assert seen == [201, 200] * 3
+
+
 async def test_projects_never_see_each_other(server: Server, tenant: Tenant, db: Database) -> None:
     other = await new_tenant(db)
     with Client(server.url, tenant.api_key) as mine, Client(server.url, other.api_key) as theirs:

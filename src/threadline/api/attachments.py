@@ -76,7 +76,9 @@ async def get_attachment(ctx: Ctx, _: None) -> Any:
     return await files(ctx).get(ctx.project_id, ctx.path("attachment_id"))
 
 
-@router.put("/attachments/{attachment_id}", body=t.AttachmentCreate, response=t.Attachment)
+@router.put(
+    "/attachments/{attachment_id}", body=t.AttachmentCreate, response=t.Attachment, also=(201,)
+)
 async def upsert_attachment(ctx: Ctx, body: t.AttachmentCreate) -> Any:
     """Create the attachment with this id (201), or change the fields given (200)."""
     found, created = await files(ctx).upsert(ctx.project_id, ctx.path("attachment_id"), body)

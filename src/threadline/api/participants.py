@@ -27,7 +27,9 @@ async def create_participant(ctx: Ctx, body: t.ParticipantCreate) -> Any:
     return await ctx.service.create_participant(ctx.project_id, body)
 
 
-@router.post("/participants/get-or-create", body=t.ParticipantCreate, response=t.Participant)
+@router.post(
+    "/participants/get-or-create", body=t.ParticipantCreate, response=t.Participant, also=(201,)
+)
 async def get_or_create_participant(ctx: Ctx, body: t.ParticipantCreate) -> Any:
     """The participant with this identifier, created (201) if missing."""
     participant, created = await ctx.service.get_or_create_participant(ctx.project_id, body)

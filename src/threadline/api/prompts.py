@@ -24,14 +24,14 @@ def prompts(ctx: Ctx) -> Prompts:
     return service
 
 
-@router.post("/prompts/get-or-create", body=t.PromptCreate, response=t.Prompt)
+@router.post("/prompts/get-or-create", body=t.PromptCreate, response=t.Prompt, also=(201,))
 async def get_or_create_prompt(ctx: Ctx, body: t.PromptCreate) -> Any:
     """The version with this content (200), or a new version of the lineage (201)."""
     prompt, created = await prompts(ctx).get_or_create(ctx.project_id, body)
     return json_response(prompt, status=201 if created else 200)
 
 
-@router.post("/prompts/lineages", body=t.PromptLineageCreate, response=t.PromptLineage)
+@router.post("/prompts/lineages", body=t.PromptLineageCreate, response=t.PromptLineage, also=(201,))
 async def get_or_create_prompt_lineage(ctx: Ctx, body: t.PromptLineageCreate) -> Any:
     """The lineage with this name (200), or a new one without versions yet (201)."""
     lineage, created = await prompts(ctx).get_or_create_lineage(ctx.project_id, body)

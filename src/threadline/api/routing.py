@@ -67,6 +67,8 @@ class Endpoint:
     query: list[QueryParam] = field(default_factory=list)
     tag: str = ""
     public: bool = False
+    #: other success statuses that answer ``response`` too (get-or-create: 201 when created)
+    also: tuple[int, ...] = ()
 
 
 class Router:
@@ -87,6 +89,7 @@ class Router:
         status: int = 200,
         query: list[QueryParam] | None = None,
         public: bool = False,
+        also: tuple[int, ...] = (),
     ) -> Decorator:
         def register(fn: Handler) -> Handler:
             summary = (fn.__doc__ or fn.__name__).strip().splitlines()[0]
@@ -102,6 +105,7 @@ class Router:
                     query or [],
                     self.tag,
                     public,
+                    also,
                 )
             )
             return fn
@@ -263,10 +267,11 @@ def openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str,
         if ep.status == 204 or ep.response is None:
             op["responses"]["204"] = {"description": "No content"}
         else:
-            op["responses"][str(ep.status)] = {
-                "description": "OK",
-                "content": {"application/json": {"schema": _schema_ref(ep.response, defs)}},
-            }
+            for status in (ep.status, *ep.also):
+                op["responses"][str(status)] = {
+                    "description": "Created" if status == 201 else "OK",
+                    "content": {"application/json": {"schema": _schema_ref(ep.response, defs)}},
+                }
         op["responses"]["default"] = {
             "description": "Error",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},

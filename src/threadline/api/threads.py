@@ -68,7 +68,7 @@ async def update_thread(ctx: Ctx, body: t.ThreadUpdate) -> Any:
     return await ctx.service.update_thread(ctx.project_id, ctx.path("thread_id"), body)
 
 
-@router.put("/threads/{thread_id}", body=t.ThreadUpdate, response=t.Thread)
+@router.put("/threads/{thread_id}", body=t.ThreadUpdate, response=t.Thread, also=(201,))
 async def upsert_thread(ctx: Ctx, body: t.ThreadUpdate) -> Any:
     """Create the thread with this id, or update the fields present if it exists."""
     thread, created = await ctx.service.upsert_thread(ctx.project_id, ctx.path("thread_id"), body)
