@@ -240,3 +240,21 @@ def test_bad_filters_are_422_naming_the_part(
     assert err.value.field == field
     with pytest.raises(UnprocessableEntityError):
         client.threads.count(filters=[bad])
+
+
+def test_literal_path_filters_tell_large_integer_ids_apart(client: Client) -> None:
+    """``eq``/``neq`` on an integer beyond 2^53 match its exact value, not the neighbours that
+    share its float (nor, on SQLite, those beyond 64 bits that SQLite reads as one float)."""
+    made = {
+        n: client.threads.create(metadata={"ext": n}).id
+        for n in (2**60, 2**60 + 1, 2**64 - 1, 2**64 - 2)
+    }
+    text = client.threads.create(metadata={"ext": str(2**60)}).id
+
+    def ids(operator: str, value: int) -> set[str]:
+        found = client.threads.list(filters=[lit("metadata", operator, value, "ext")], first=50)
+        return {t.id for t in found.data}
+
+    assert ids("eq", 2**60) == {made[2**60], text}, "the number, or a string of its digits"
+    assert ids("eq", 2**64 - 2) == {made[2**64 - 2]}
+    assert ids("neq", 2**64 - 1) == set(made.values()) - {made[2**64 - 1]} | {text}

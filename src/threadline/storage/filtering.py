@@ -60,8 +60,10 @@ def _positive(op: str) -> str:
     return {"neq": "eq", "nin": "in", "nilike": "ilike", "nis": "is"}.get(op, op)
 
 
-def json_path_compare(col: Any, path: Sequence[str], op: str, value: Any) -> Expr:
+def json_path_compare(col: Any, path: Sequence[str], op: str, value: Any, dialect: str) -> Expr:
     """Compare the JSON value at ``path`` inside ``col`` (Literal's ``path`` filters)."""
+    if op in ("eq", "neq") and not exact_leaf(value):
+        return _as_written(col, path, op, value, dialect)
     target = col[tuple(path)] if len(path) > 1 else col[path[0]]
     if op in ("is", "nis"):
         if value is None:
@@ -76,6 +78,17 @@ def json_path_compare(col: Any, path: Sequence[str], op: str, value: Any) -> Exp
     if isinstance(value, int | float) and op in ("eq", "neq", "gt", "gte", "lt", "lte"):
         return _compare(target.as_float(), op, float(value))
     return _compare(target.as_string(), op, value)
+
+
+def _as_written(col: Any, path: Sequence[str], op: str, value: int, dialect: str) -> Expr:
+    """``eq``/``neq`` of an integer beyond 2^53, on its digits: compared as floats, its
+    neighbours would match too (and SQLite reads integers beyond 64 bits as floats). The
+    number or a string of the same digits matches, as other values' text comparisons do."""
+    where = sa.bindparam(None, list(path), type_=sa.JSON.JSONPathType)
+    if dialect == "postgresql":  # #>>: the text of the jsonb value, unquoted
+        return _compare(col.op("#>>")(where), op, str(value))
+    forms = [str(value), f'"{value}"']  # SQLite's ->: the JSON text as written
+    return _compare(col.op("->")(where), "in" if op == "eq" else "nin", forms)
 
 
 def json_contains(col: Expr, value: dict[str, Any], dialect: str) -> Expr:
@@ -227,7 +240,7 @@ def metadata_candidates(
 
 def _json_field(col: Any, cond: Condition, dialect: str, *, metadata_index: bool = False) -> Expr:
     if cond.path:
-        return json_path_compare(col, cond.path, cond.operator, cond.value)
+        return json_path_compare(col, cond.path, cond.operator, cond.value, dialect)
     contains = (
         thread_metadata_contains(cond.value, dialect)
         if metadata_index
@@ -243,7 +256,7 @@ def _step_match(cond: Condition, dialect: str) -> Expr:
     elif cond.field == "stepName":
         inner = _compare(steps.c.name, op, cond.value)
     elif cond.path:
-        inner = json_path_compare(steps.c.output, cond.path, op, cond.value)
+        inner = json_path_compare(steps.c.output, cond.path, op, cond.value, dialect)
     else:
         inner = _compare(sa.cast(steps.c.output, sa.Text), op, cond.value)
     exists = (

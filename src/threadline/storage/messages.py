@@ -411,7 +411,7 @@ def message_condition(dialect: str, path: str, value: Any) -> ColumnElement[bool
         if not rest:
             raise InvalidInput(f"path {path!r} needs a key after {head!r}", field="path")
         op = "is" if value is None else "eq"
-        return json_path_compare(column, rest, op, value)
+        return json_path_compare(column, rest, op, value, dialect)
     if rest:
         raise InvalidInput(f"{head!r} has no keys to follow in {path!r}", field="path")
     if head == "role":
